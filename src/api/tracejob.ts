@@ -174,6 +174,14 @@ export const TraceJobSpec = z
         message: 'exactly one of target.pod, target.selector or target.node must be set',
       });
     }
+    const sel = spec.target.selector;
+    if (sel && Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'selector'],
+        message: 'selector must have at least one matchLabels entry or matchExpressions requirement',
+      });
+    }
     const custom = spec.probe.type === 'bpftrace' || spec.probe.type === 'systemtap';
     if (custom && spec.probe.program === undefined) {
       ctx.addIssue({

@@ -1,0 +1,54 @@
+// Turns the agents' result documents into the result ConfigMap and the
+// status summary. Pure: the reconciler writes what this returns.
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { TraceJob } from '../api/tracejob.js';
+import type { AgentMessage } from '../agent/protocol.js';
+import type { NodeJobVerdict } from './job-status.js';
+import { resultConfigMapName, LABELS, MANAGER } from './names.js';
+import { API_VERSION, KIND } from '../api/tracejob.js';
+import { fitConfigMap, headline, type ResultDocument } from '../results/document.js';
+import { renderReport } from '../results/report.js';
+import { mergeDocuments } from '../results/merge.js';
+
+export interface NodeResult {
+  node: string;
+  job: string;
+  verdict: NodeJobVerdict;
+  document?: Record<string, unknown>;
+  error?: Extract<AgentMessage, { tracejob: 'error' }>;
+}
+
+export interface BuiltResult {
+  configMap: V1ConfigMap;
+  summary: { headline: string; [k: string]: unknown };
+  truncated: string[];
+}
+
+export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[], nameOverride?: string): BuiltResult {
+  const docs = results.map((r) => r.document as unknown as ResultDocument).filter(Boolean);
+  // One node: its document as is. Several (selector fan-out): merged, per-node kept.
+  const doc = docs.length === 1 ? (docs[0] as ResultDocument) : mergeDocuments(docs);
+  const files: Record<string, string> = {
+    'result.json': JSON.stringify(doc, null, 1),
+    'report.txt': renderReport(doc),
+  };
+  const stacks = (doc as { stacks?: { folded?: string; svg?: string } }).stacks;
+  if (stacks?.folded) files['stacks.folded'] = stacks.folded;
+  if (stacks?.svg) files['flamegraph.svg'] = stacks.svg;
+  const fitted = fitConfigMap(files);
+  const line = headline(doc);
+  const configMap: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: resultConfigMapName(tj.metadata.name, nameOverride),
+      namespace: tj.metadata.namespace,
+      labels: { [LABELS.managedBy]: MANAGER, [LABELS.uid]: tj.metadata.uid, [LABELS.generation]: String(tj.metadata.generation ?? 1) },
+      // Owned by the TraceJob: deleting it garbage-collects the result.
+      ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: tj.metadata.name, uid: tj.metadata.uid, controller: true, blockOwnerDeletion: false }],
+    },
+    data: fitted.files,
+  };
+  const counters = (doc as { counters?: Record<string, number> }).counters ?? {};
+  return { configMap, summary: { headline: line, ...(Object.keys(counters).length ? { counters } : {}) }, truncated: fitted.truncated };
+}

@@ -1,0 +1,42 @@
+// Deterministic names and labels for everything the operator creates, so a
+// stale cache or a restarted operator can never create duplicates.
+import { createHash } from 'node:crypto';
+
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  component: 'app.kubernetes.io/component',
+  uid: 'tracing.tracejob.dev/uid',
+  generation: 'tracing.tracejob.dev/generation',
+} as const;
+export const ANNOTATIONS = {
+  owner: 'tracing.tracejob.dev/owner',
+  node: 'tracing.tracejob.dev/node',
+} as const;
+export const MANAGER = 'tracejob-operator';
+export const FINALIZER = 'tracing.tracejob.dev/cleanup';
+
+function shortHash(text: string, n = 8): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, n);
+}
+
+/** ≤ 63 characters (Job names become pod labels): tj-<uid8>-g<gen>-<nodehash>. */
+export function nodeJobName(uid: string, generation: number, node: string): string {
+  return `tj-${uid.replace(/-/g, '').slice(0, 8)}-g${generation}-${shortHash(node)}`;
+}
+
+export function resultConfigMapName(traceJobName: string, override?: string): string {
+  if (override) return override;
+  const name = `${traceJobName}-result`;
+  return name.length <= 253 ? name : `${traceJobName.slice(0, 240)}-${shortHash(traceJobName, 5)}`;
+}
+
+export function ownerAnnotation(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function parseOwnerAnnotation(value: string | undefined): { namespace: string; name: string } | undefined {
+  if (!value) return undefined;
+  const i = value.indexOf('/');
+  if (i <= 0 || i === value.length - 1) return undefined;
+  return { namespace: value.slice(0, i), name: value.slice(i + 1) };
+}

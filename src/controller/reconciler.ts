@@ -1,0 +1,362 @@
+// The TraceJob reconciler. Level-based: it reads the TraceJob and the world
+// and moves one step toward "this generation has run once and its result is
+// recorded". Progress lives in status, so a restarted operator resumes.
+//
+//   new generation → validate → Accepted → resolve targets → node jobs created
+//   (Running) → agent attached → jobs finish → results collected → Succeeded/Failed
+import type { Logger } from 'pino';
+import type { V1Job } from '@kubernetes/client-node';
+import type { TraceJob, TraceJobStatus, Phase } from '../api/tracejob.js';
+import { parseDuration } from '../api/duration.js';
+import type { AgentConfig, AgentMessage } from '../agent/protocol.js';
+import { decodeLog } from '../agent/protocol.js';
+import type { OperatorConfig } from './config.js';
+import { COND, setCondition } from './conditions.js';
+import { checkNamespaceConsent, checkSpecPolicy } from './policy.js';
+import { groupByNode, labelSelectorString, resolvePodTarget, type ResolvedPodTarget } from './targets.js';
+import { validateSpec } from './validate.js';
+import { desiredNodeJob } from './node-job.js';
+import { FINALIZER, nodeJobName } from './names.js';
+import { observeNodeJob, latestMessages, type NodeJobVerdict } from './job-status.js';
+import { buildResultConfigMap, type NodeResult } from './collect.js';
+import type { TraceJobPort } from './port.js';
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export interface ReconcilerDeps {
+  port: TraceJobPort;
+  config: OperatorConfig;
+  log: Logger;
+  now?: () => Date;
+  /** Called when a run reaches a terminal phase (metrics). */
+  onFinished?: (tj: TraceJob, phase: Phase, reason: string) => void;
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+
+export class TraceJobReconciler {
+  private readonly now: () => Date;
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const { port } = this.deps;
+    let tj = await port.getTraceJob(namespace, name);
+    if (!tj) return {};
+
+    if (tj.metadata.deletionTimestamp) return this.finalize(tj);
+    if (!(tj.metadata.finalizers ?? []).includes(FINALIZER)) {
+      tj = await port.setFinalizers(tj, [...(tj.metadata.finalizers ?? []), FINALIZER]);
+    }
+
+    const generation = tj.metadata.generation ?? 1;
+    if (tj.status?.observedGeneration !== generation) return this.startRun(tj, generation);
+
+    const phase = tj.status?.phase;
+    if (phase && TERMINAL.has(phase)) return this.afterFinish(tj);
+    if (phase === 'Pending') return this.launch(tj);
+    if (phase === 'Running') return this.watchRun(tj);
+    return {};
+  }
+
+  // ---- deletion -----------------------------------------------------------
+
+  private async finalize(tj: TraceJob): Promise<ReconcileResult> {
+    const { port, log } = this.deps;
+    // Owner references cannot cross namespaces: node jobs are removed by hand.
+    for (const job of await port.listNodeJobs(tj.metadata.uid)) {
+      const jobName = job.metadata?.name;
+      if (jobName) {
+        await port.deleteJob(jobName);
+        log.info({ job: jobName }, 'Deleted node Job of deleted TraceJob');
+      }
+    }
+    const finalizers = (tj.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+    if (finalizers.length !== (tj.metadata.finalizers ?? []).length) await port.setFinalizers(tj, finalizers);
+    return {};
+  }
+
+  // ---- a new generation ---------------------------------------------------
+
+  private async startRun(tj: TraceJob, generation: number): Promise<ReconcileResult> {
+    const { port, config, log } = this.deps;
+    const now = this.now().toISOString();
+    // Editing the spec starts a new run: anything left from the old one goes.
+    for (const job of await port.listNodeJobs(tj.metadata.uid)) {
+      if (job.metadata?.name) await port.deleteJob(job.metadata.name);
+    }
+    const base: TraceJobStatus = { observedGeneration: generation, conditions: [], timing: { accepted: now } };
+
+    const validation = validateSpec(tj.spec);
+    if (!validation.ok) {
+      const status = this.terminal(base, 'Failed', 'Invalid', validation.message, generation, now);
+      status.conditions = setCondition(status.conditions, { type: COND.Accepted, status: 'False', reason: 'Invalid', message: validation.message, observedGeneration: generation }, now);
+      await port.replaceStatus(tj, status);
+      await port.event(tj, 'Warning', 'Invalid', validation.message);
+      log.info({ reason: 'Invalid', message: validation.message }, 'Rejected TraceJob');
+      this.deps.onFinished?.(tj, 'Failed', 'Invalid');
+      return {};
+    }
+    const spec = validation.spec;
+    const policy = checkSpecPolicy(tj.metadata.namespace, spec, config.policy);
+    if (!policy.allowed) return this.fail(tj, base, 'PolicyDenied', policy.message, generation);
+
+    const status: TraceJobStatus = {
+      ...base,
+      phase: 'Pending',
+      target: describeTarget(tj),
+      conditions: setCondition([], { type: COND.Accepted, status: 'True', reason: 'Accepted', message: `probe ${spec.probe.type} for ${spec.duration}`, observedGeneration: generation }, now),
+    };
+    tj = await port.replaceStatus(tj, status);
+    await port.event(tj, 'Normal', 'Accepted', `Accepted ${spec.probe.type} trace of ${status.target} for ${spec.duration}`);
+    log.info({ generation }, 'Accepted TraceJob');
+    return this.launch(tj);
+  }
+
+  // ---- resolve targets and create node jobs -------------------------------
+
+  private async launch(tj: TraceJob): Promise<ReconcileResult> {
+    const { port, config, log } = this.deps;
+    const generation = tj.metadata.generation ?? 1;
+    const validation = validateSpec(tj.spec);
+    if (!validation.ok) return this.fail(tj, tj.status ?? {}, 'Invalid', validation.message, generation);
+    const spec = validation.spec;
+    const now = this.now().toISOString();
+
+    let byNode: Map<string, ResolvedPodTarget[]>;
+    if (spec.target.node) {
+      byNode = new Map([[spec.target.node.name, []]]);
+    } else {
+      const targetNs = spec.target.pod?.namespace ?? spec.target.selector?.namespace ?? tj.metadata.namespace;
+      if (targetNs !== tj.metadata.namespace) {
+        const ns = await port.getNamespace(targetNs);
+        const consent = checkNamespaceConsent(tj.metadata.namespace, targetNs, ns?.metadata?.annotations, config.policy.consentAnnotation);
+        if (!consent.allowed) return this.fail(tj, tj.status ?? {}, 'PolicyDenied', consent.message, generation);
+      }
+      const targets: ResolvedPodTarget[] = [];
+      if (spec.target.pod) {
+        const ref = { name: spec.target.pod.name, namespace: targetNs, container: spec.target.pod.container };
+        const res = resolvePodTarget(await port.getPod(targetNs, ref.name), ref);
+        if (!res.ok) return this.fail(tj, tj.status ?? {}, res.reason, res.message, generation);
+        targets.push(res.target);
+      } else if (spec.target.selector) {
+        const selector = labelSelectorString(spec.target.selector);
+        const pods = await port.listPods(targetNs, selector);
+        const skipped: string[] = [];
+        for (const pod of pods) {
+          const ref = { name: pod.metadata?.name ?? '', namespace: targetNs, container: spec.target.selector.container };
+          const res = resolvePodTarget(pod, ref);
+          if (res.ok) targets.push(res.target);
+          else skipped.push(res.message);
+        }
+        if (targets.length === 0) {
+          const why = skipped.length ? `: ${skipped.slice(0, 3).join('; ')}` : '';
+          return this.fail(tj, tj.status ?? {}, 'NoMatchingPods', `no running pod in ${targetNs} matches ${selector}${why}`, generation);
+        }
+      }
+      byNode = groupByNode(targets);
+    }
+
+    const durationSeconds = (parseDuration(spec.duration) ?? 30_000) / 1000;
+    const nodeJobs: Array<{ name: string; node: string }> = [];
+    for (const [node, targets] of byNode) {
+      const agentConfig: AgentConfig = {
+        traceJob: { namespace: tj.metadata.namespace, name: tj.metadata.name, uid: tj.metadata.uid, generation },
+        nodeName: node,
+        probe: { type: spec.probe.type, params: spec.probe.params ?? {}, ...(spec.probe.program ? { program: spec.probe.program } : {}) },
+        backend: spec.backend,
+        durationSeconds,
+        topN: spec.output.topN,
+        maxEvents: spec.output.maxEvents,
+        targets: targets.map((t) => ({ pod: t.pod, namespace: t.namespace, container: t.container, containerID: t.containerID })),
+      };
+      const job = desiredNodeJob({ traceJob: agentConfig.traceJob, node, agentConfig, durationSeconds, config });
+      const created = await port.createJob(job);
+      nodeJobs.push({ name: created.metadata?.name ?? nodeJobName(tj.metadata.uid, generation, node), node });
+      log.info({ job: created.metadata?.name, node }, 'Created node Job');
+    }
+
+    const allTargets = [...byNode.values()].flat();
+    let conditions = setCondition(tj.status?.conditions, { type: COND.TargetResolved, status: 'True', reason: 'Resolved', message: `${allTargets.length || 'node-wide'} target(s) on ${byNode.size} node(s)`, observedGeneration: generation }, now);
+    conditions = setCondition(conditions, { type: COND.NodeJobCreated, status: 'True', reason: 'Created', message: nodeJobs.map((j) => j.name).join(', '), observedGeneration: generation }, now);
+    conditions = setCondition(conditions, { type: COND.Attached, status: 'Unknown', reason: 'Waiting', message: 'waiting for the tracer to attach', observedGeneration: generation }, now);
+    const status: TraceJobStatus = {
+      ...tj.status,
+      phase: 'Running',
+      conditions,
+      node: [...byNode.keys()].join(','),
+      nodeJobs,
+      targets: allTargets.map((t) => ({ pod: t.pod, namespace: t.namespace, container: t.container, containerID: t.containerID, node: t.node })),
+      timing: { ...tj.status?.timing, nodeJobCreated: now },
+    };
+    tj = await port.replaceStatus(tj, status);
+    await port.event(tj, 'Normal', 'NodeJobCreated', `Created node job(s) ${nodeJobs.map((j) => `${j.name} on ${j.node}`).join(', ')}`);
+    return { requeueAfterMs: config.runningPollSeconds * 1000 };
+  }
+
+  // ---- watch a running trace ------------------------------------------------
+
+  private async watchRun(tj: TraceJob): Promise<ReconcileResult> {
+    const { port, config } = this.deps;
+    const generation = tj.metadata.generation ?? 1;
+    const nowDate = this.now();
+    const now = nowDate.toISOString();
+    const refs = tj.status?.nodeJobs ?? [];
+    if (refs.length === 0) return this.fail(tj, tj.status ?? {}, 'NodeJobLost', 'status lists no node jobs for a running trace', generation);
+
+    const results: NodeResult[] = [];
+    let allDone = true;
+    let firstFailure: { reason: string; message: string } | undefined;
+    let attached: Extract<AgentMessage, { tracejob: 'attached' }> | undefined;
+    let resolved: Extract<AgentMessage, { tracejob: 'resolved' }>['targets'] = [];
+
+    for (const ref of refs) {
+      const job = await port.getJob(ref.name);
+      if (!job) {
+        firstFailure ??= { reason: 'NodeJobLost', message: `node job ${ref.name} on ${ref.node} disappeared before reporting a result` };
+        continue;
+      }
+      const pods = await port.listJobPods(ref.name);
+      const pod = newestPod(pods);
+      const verdict: NodeJobVerdict = observeNodeJob(job, pod, nowDate.getTime(), config.pendingTimeoutSeconds * 1000);
+      let messages: AgentMessage[] = [];
+      const podName = pod?.metadata?.name;
+      if (podName && verdict.state !== 'pending' && verdict.state !== 'stuck') {
+        messages = decodeLog(await port.readPodLog(podName, 'agent').catch(() => ''));
+      }
+      const latest = latestMessages(messages);
+      attached ??= latest.attached;
+      if (latest.resolved) resolved = [...resolved, ...latest.resolved.targets];
+      if (verdict.state === 'succeeded' || verdict.state === 'failed') {
+        results.push({ node: ref.node, job: ref.name, verdict, document: latest.result?.document, error: latest.error });
+        if (verdict.state === 'failed') {
+          const errMsg = latest.error ? `${latest.error.message}` : verdict.message;
+          firstFailure ??= { reason: latest.error?.reason ?? verdict.reason, message: errMsg };
+        }
+      } else if (verdict.state === 'stuck') {
+        firstFailure ??= { reason: verdict.reason, message: verdict.message };
+      } else {
+        allDone = false;
+      }
+    }
+
+    let status: TraceJobStatus = { ...tj.status };
+    if (attached && !tj.status?.timing?.attached) {
+      status.timing = { ...status.timing, attached: attached.at };
+      status.tracer = { name: attached.tracer.name, version: attached.tracer.version };
+      status.conditions = setCondition(status.conditions, { type: COND.Attached, status: 'True', reason: 'Attached', message: `${attached.tracer.name} ${attached.tracer.version} attached ${attached.probes ?? ''} probe(s)`.replace('  ', ' '), observedGeneration: generation }, now);
+      await port.event(tj, 'Normal', 'Attached', `Tracer ${attached.tracer.name} ${attached.tracer.version} attached`);
+    }
+    if (resolved.length > 0) status.targets = mergeResolvedTargets(status.targets ?? [], resolved);
+
+    // A stuck or lost node job fails the run now: waiting cannot fix it.
+    const stuck = firstFailure && (!allDone || results.every((r) => r.verdict.state === 'failed'));
+    if (!allDone && !stuck) {
+      if (status !== tj.status && JSON.stringify(status) !== JSON.stringify(tj.status)) await port.replaceStatus(tj, status);
+      return { requeueAfterMs: config.runningPollSeconds * 1000 };
+    }
+
+    // Every node job has finished (or the run cannot go on): collect.
+    const spec = validateSpec(tj.spec);
+    const cmName = spec.ok ? spec.spec.output.configMapName : undefined;
+    const withDocs = results.filter((r) => r.document);
+    if (withDocs.length > 0) {
+      const built = buildResultConfigMap(tj, withDocs, cmName);
+      await port.applyConfigMap(built.configMap);
+      status.resultRef = { configMap: built.configMap.metadata?.name ?? '', keys: Object.keys(built.configMap.data ?? {}) };
+      status.summary = built.summary;
+      if (built.truncated.length > 0) status.message = `result truncated to fit a ConfigMap: ${built.truncated.join(', ')}`;
+    }
+    for (const ref of refs) await port.deleteJob(ref.name).catch(() => undefined);
+
+    if (firstFailure) {
+      const partial = withDocs.length > 0 ? ' (partial results kept)' : '';
+      return this.fail(tj, status, firstFailure.reason, firstFailure.message + partial, generation);
+    }
+    const partial = withDocs.some((r) => r.document?.['partial'] === true);
+    const headline = String(status.summary?.headline ?? '');
+    status = this.terminal(status, 'Succeeded', partial ? 'CompletedPartial' : 'Completed', partial ? `trace finished early (target exited); partial results: ${headline}` : headline, generation, now);
+    await port.replaceStatus(tj, status);
+    await port.event(tj, 'Normal', 'Succeeded', `Trace finished: ${headline}`);
+    this.deps.log.info({ headline }, 'Completed TraceJob');
+    this.deps.onFinished?.(tj, 'Succeeded', partial ? 'CompletedPartial' : 'Completed');
+    return this.ttlRequeue(tj, status);
+  }
+
+  // ---- finished -------------------------------------------------------------
+
+  private async afterFinish(tj: TraceJob): Promise<ReconcileResult> {
+    // Node jobs are deleted at collection; this also catches leftovers after a crash.
+    for (const job of await this.deps.port.listNodeJobs(tj.metadata.uid)) {
+      if (job.metadata?.name) await this.deps.port.deleteJob(job.metadata.name);
+    }
+    return this.ttlRequeue(tj, tj.status ?? {});
+  }
+
+  private async ttlRequeue(tj: TraceJob, status: TraceJobStatus): Promise<ReconcileResult> {
+    const ttl = tj.spec.ttlSecondsAfterFinished;
+    const finished = status.timing?.finished;
+    if (ttl === undefined || !finished) return {};
+    const remaining = Date.parse(finished) + ttl * 1000 - this.now().getTime();
+    if (remaining <= 0) {
+      await this.deps.port.deleteTraceJob(tj.metadata.namespace, tj.metadata.name);
+      this.deps.log.info({ ttl }, 'Deleted finished TraceJob after its TTL');
+      return {};
+    }
+    return { requeueAfterMs: remaining };
+  }
+
+  // ---- helpers ----------------------------------------------------------------
+
+  private terminal(status: TraceJobStatus, phase: 'Succeeded' | 'Failed', reason: string, message: string, generation: number, now: string): TraceJobStatus {
+    let conditions = status.conditions ?? [];
+    conditions = setCondition(conditions, { type: COND.Succeeded, status: phase === 'Succeeded' ? 'True' : 'False', reason, message, observedGeneration: generation }, now);
+    if (phase === 'Failed') conditions = setCondition(conditions, { type: COND.Failed, status: 'True', reason, message, observedGeneration: generation }, now);
+    return { ...status, phase, conditions, message, observedGeneration: generation, timing: { ...status.timing, finished: now } };
+  }
+
+  private async fail(tj: TraceJob, base: TraceJobStatus, reason: string, message: string, generation: number): Promise<ReconcileResult> {
+    const { port, log } = this.deps;
+    const now = this.now().toISOString();
+    const status = this.terminal({ ...base, observedGeneration: generation }, 'Failed', reason, message, generation, now);
+    if (!status.conditions?.some((c) => c.type === COND.Accepted)) {
+      status.conditions = setCondition(status.conditions, { type: COND.Accepted, status: reason === 'Invalid' ? 'False' : 'True', reason: reason === 'Invalid' ? 'Invalid' : 'Accepted', message: reason === 'Invalid' ? message : 'spec is valid', observedGeneration: generation }, now);
+    }
+    for (const job of await port.listNodeJobs(tj.metadata.uid)) {
+      if (job.metadata?.name) await port.deleteJob(job.metadata.name);
+    }
+    const updated = await port.replaceStatus(tj, status);
+    await port.event(tj, 'Warning', reason, message);
+    log.info({ reason, message }, 'Failed TraceJob');
+    this.deps.onFinished?.(tj, 'Failed', reason);
+    return this.ttlRequeue(updated, status);
+  }
+}
+
+function newestPod<T extends { metadata?: { creationTimestamp?: Date | string } }>(pods: readonly T[]): T | undefined {
+  return [...pods].sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')))[0];
+}
+
+function describeTarget(tj: TraceJob): string {
+  const t = tj.spec.target;
+  if (t?.pod) return `pod/${t.pod.name}${t.pod.container ? `:${t.pod.container}` : ''}`;
+  if (t?.selector) return `selector/${labelSelectorString(t.selector)}`;
+  if (t?.node) return `node/${t.node.name}`;
+  return '';
+}
+
+function mergeResolvedTargets(
+  current: NonNullable<TraceJobStatus['targets']>,
+  resolved: Extract<AgentMessage, { tracejob: 'resolved' }>['targets'],
+): NonNullable<TraceJobStatus['targets']> {
+  return current.map((t) => {
+    const r = resolved.find((x) => x.pod === t.pod && x.namespace === t.namespace && x.container === t.container);
+    if (!r) return t;
+    return { ...t, hostPIDs: r.hostPIDs.slice(0, 64), ...(r.cgroupPath ? { cgroupPath: r.cgroupPath } : {}), ...(r.cgroupID ? { cgroupID: r.cgroupID } : {}) };
+  });
+}
+
+export type { V1Job };
