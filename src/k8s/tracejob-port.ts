@@ -1,0 +1,173 @@
+// TraceJobPort over the real API server (@kubernetes/client-node 1.x).
+import {
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Job,
+  type V1Namespace,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { TraceJob, TraceJobStatus } from '../api/tracejob.js';
+import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
+import type { TraceJobPort } from '../controller/port.js';
+import { LABELS } from '../controller/names.js';
+
+const CR = { group: GROUP, version: VERSION, plural: PLURAL };
+const FIELD_MANAGER = 'tracejob-operator';
+
+function statusCode(e: unknown): number | undefined {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (statusCode(e) === 404) return undefined;
+    throw e;
+  }
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  await orUndefined(p);
+}
+
+/** Counts API calls by verb for the operator's metrics and benchmarks. */
+export type CallCounter = (verb: string, resource: string) => void;
+
+export class ApiTraceJobPort implements TraceJobPort {
+  private readonly core: CoreV1Api;
+  private readonly batch: BatchV1Api;
+  private readonly custom: CustomObjectsApi;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly operatorNamespace: string,
+    private readonly count: CallCounter = () => undefined,
+    private readonly reporter = 'tracejob-operator',
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.batch = kc.makeApiClient(BatchV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  async getTraceJob(namespace: string, name: string): Promise<TraceJob | undefined> {
+    this.count('get', 'tracejobs');
+    return (await orUndefined(this.custom.getNamespacedCustomObject({ ...CR, namespace, name }))) as TraceJob | undefined;
+  }
+
+  async replaceStatus(tj: TraceJob, status: TraceJobStatus): Promise<TraceJob> {
+    this.count('update', 'tracejobs/status');
+    const body = { ...tj, status };
+    return (await this.custom.replaceNamespacedCustomObjectStatus({ ...CR, namespace: tj.metadata.namespace, name: tj.metadata.name, body })) as TraceJob;
+  }
+
+  async setFinalizers(tj: TraceJob, finalizers: string[]): Promise<TraceJob> {
+    this.count('patch', 'tracejobs');
+    // resourceVersion in the patch makes it a compare-and-swap on the finalizer list.
+    const body = { metadata: { finalizers, resourceVersion: tj.metadata.resourceVersion } };
+    return (await this.custom.patchNamespacedCustomObject(
+      { ...CR, namespace: tj.metadata.namespace, name: tj.metadata.name, body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    )) as TraceJob;
+  }
+
+  async deleteTraceJob(namespace: string, name: string): Promise<void> {
+    this.count('delete', 'tracejobs');
+    await ignoreNotFound(this.custom.deleteNamespacedCustomObject({ ...CR, namespace, name }));
+  }
+
+  async getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    this.count('get', 'pods');
+    return orUndefined(this.core.readNamespacedPod({ namespace, name }));
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    this.count('list', 'pods');
+    return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
+  }
+
+  async getNamespace(name: string): Promise<V1Namespace | undefined> {
+    this.count('get', 'namespaces');
+    return orUndefined(this.core.readNamespace({ name }));
+  }
+
+  async listNodeJobs(uid: string): Promise<V1Job[]> {
+    this.count('list', 'jobs');
+    return (await this.batch.listNamespacedJob({ namespace: this.operatorNamespace, labelSelector: `${LABELS.uid}=${uid}` })).items;
+  }
+
+  async getJob(name: string): Promise<V1Job | undefined> {
+    this.count('get', 'jobs');
+    return orUndefined(this.batch.readNamespacedJob({ namespace: this.operatorNamespace, name }));
+  }
+
+  async createJob(job: V1Job): Promise<V1Job> {
+    this.count('create', 'jobs');
+    try {
+      return await this.batch.createNamespacedJob({ namespace: this.operatorNamespace, body: job });
+    } catch (e) {
+      // Deterministic names: an existing Job is the one a previous reconcile made.
+      if (statusCode(e) === 409) {
+        const existing = await this.getJob(job.metadata?.name ?? '');
+        if (existing) return existing;
+      }
+      throw e;
+    }
+  }
+
+  async deleteJob(name: string): Promise<void> {
+    this.count('delete', 'jobs');
+    await ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.operatorNamespace, name, propagationPolicy: 'Background' }));
+  }
+
+  async listJobPods(jobName: string): Promise<V1Pod[]> {
+    this.count('list', 'pods');
+    return (await this.core.listNamespacedPod({ namespace: this.operatorNamespace, labelSelector: `batch.kubernetes.io/job-name=${jobName}` })).items;
+  }
+
+  async readPodLog(podName: string, container: string): Promise<string> {
+    this.count('get', 'pods/log');
+    return this.core.readNamespacedPodLog({ namespace: this.operatorNamespace, name: podName, container });
+  }
+
+  async applyConfigMap(cm: V1ConfigMap): Promise<void> {
+    this.count('apply', 'configmaps');
+    const namespace = cm.metadata?.namespace ?? '';
+    const name = cm.metadata?.name ?? '';
+    await this.core.patchNamespacedConfigMap(
+      { namespace, name, body: cm, fieldManager: FIELD_MANAGER, force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+  }
+
+  async event(tj: TraceJob, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    this.count('create', 'events');
+    const now = new Date();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace: tj.metadata.namespace,
+        body: {
+          metadata: { generateName: `${tj.metadata.name}.`, namespace: tj.metadata.namespace },
+          involvedObject: { apiVersion: tj.apiVersion, kind: tj.kind, name: tj.metadata.name, namespace: tj.metadata.namespace, uid: tj.metadata.uid, resourceVersion: tj.metadata.resourceVersion },
+          type,
+          reason,
+          message: message.slice(0, 1024),
+          source: { component: this.reporter },
+          reportingComponent: this.reporter,
+          reportingInstance: this.reporter,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch {
+      // Events are best effort: a failed event must never fail a reconcile.
+    }
+  }
+}
