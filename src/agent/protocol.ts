@@ -64,6 +64,8 @@ export const ResolvedTarget = z.object({
   hostPIDs: z.array(z.number().int()),
   cgroupPath: z.string().optional(),
   cgroupID: z.string().optional(),
+  /** All cgroup ids covering the container's processes (nested cgroups); cgroupID is the first. */
+  cgroupIDs: z.array(z.string()).optional(),
   mntNs: z.number().int().optional(),
   netNs: z.number().int().optional(),
   pidNs: z.number().int().optional(),

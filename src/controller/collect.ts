@@ -6,9 +6,9 @@ import type { AgentMessage } from '../agent/protocol.js';
 import type { NodeJobVerdict } from './job-status.js';
 import { resultConfigMapName, LABELS, MANAGER } from './names.js';
 import { API_VERSION, KIND } from '../api/tracejob.js';
-import { fitConfigMap, headline, type ResultDocument } from '../results/document.js';
+import { fitConfigMap, headline, ResultDocumentSchema, type ResultDocument } from '../results/document.js';
 import { renderReport } from '../results/report.js';
-import { mergeDocuments } from '../results/merge.js';
+import { mergeDocuments } from './merge.js';
 
 export interface NodeResult {
   node: string;
@@ -25,9 +25,18 @@ export interface BuiltResult {
 }
 
 export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[], nameOverride?: string): BuiltResult {
-  const docs = results.map((r) => r.document as unknown as ResultDocument).filter(Boolean);
+  // A document that does not parse is dropped with a note rather than failing the run forever.
+  const notes: string[] = [];
+  const docs: ResultDocument[] = [];
+  for (const r of results) {
+    const parsed = ResultDocumentSchema.safeParse(r.document);
+    if (parsed.success) docs.push(parsed.data);
+    else notes.push(`result from node ${r.node} could not be parsed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  if (docs.length === 0) throw new Error(notes.join('; ') || 'no result documents');
   // One node: its document as is. Several (selector fan-out): merged, per-node kept.
-  const doc = docs.length === 1 ? (docs[0] as ResultDocument) : mergeDocuments(docs);
+  const merged = docs.length === 1 ? (docs[0] as ResultDocument) : mergeDocuments(docs);
+  const doc = notes.length ? { ...merged, notes: [...merged.notes, ...notes] } : merged;
   const files: Record<string, string> = {
     'result.json': JSON.stringify(doc, null, 1),
     'report.txt': renderReport(doc),

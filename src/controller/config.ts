@@ -43,6 +43,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     namespace: env.TRACEJOB_NAMESPACE || env.POD_NAMESPACE || undefined,
     agentImage: env.TRACEJOB_AGENT_IMAGE || undefined,
     agentImagePullPolicy: env.TRACEJOB_AGENT_PULL_POLICY || undefined,
+    agentResources: env.TRACEJOB_AGENT_RESOURCES ? (JSON.parse(env.TRACEJOB_AGENT_RESOURCES) as unknown) : undefined,
     jobGraceSeconds: num(env.TRACEJOB_JOB_GRACE_SECONDS),
     pendingTimeoutSeconds: num(env.TRACEJOB_PENDING_TIMEOUT_SECONDS),
     workers: num(env.TRACEJOB_WORKERS),

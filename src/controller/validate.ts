@@ -14,8 +14,9 @@ export function validateSpec(raw: unknown): SpecValidation {
   const spec = parsed.data;
   if (isCustomProbe(spec.probe.type)) return { ok: true, spec };
   const probe = getProbe(spec.probe.type);
+  if (!probe) return { ok: false, message: `spec.probe.type: unknown probe ${spec.probe.type}` };
   const params = validateParams(spec.probe.type, spec.probe.params ?? {});
-  if (!params.ok) return { ok: false, message: params.issues.map((i) => `${i.path}: ${i.message}`).join('; ') };
+  if (!params.ok) return { ok: false, message: params.issues.map((i: { path: string; message: string }) => `${i.path}: ${i.message}`).join('; ') };
   if (probe.scope === 'node' && !spec.target.node) {
     return { ok: false, message: `spec.target: probe ${probe.name} is node-wide and needs a node target` };
   }

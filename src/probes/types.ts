@@ -26,6 +26,8 @@ export interface NodeCapabilities {
   perfEvents: boolean;
   cgroupVersion: 'v1' | 'v2' | 'hybrid';
   bpftrace?: { version: string; major: number; minor: number };
+  /** `uname -m` (x86_64, aarch64); register names for threadTimes. Assumed x86_64 when absent. */
+  arch?: string;
   /** Tracepoints that exist, as "category:name"; undefined when not enumerated. */
   tracepoints?: ReadonlySet<string>;
 }
@@ -39,6 +41,11 @@ export interface RenderContext<P> {
   maxEvents: number;
   /** For uprobe probes: a host pid of the target, to reach its files via /proc/<pid>/root. */
   mainPid?: number;
+  /** For dnsLatency: the libc path inside the target's root, found by the agent (params.libc wins). */
+  libcPath?: string;
+  /** For packetDrops: skb drop reason number → name, from the node's kfree_skb format file
+   * (see parseKfreeSkbReasons in ./kfree-skb-reasons.ts). */
+  dropReasons?: ReadonlyMap<number, string>;
 }
 
 export type Backend = 'bpftrace' | 'systemtap';
@@ -64,11 +71,35 @@ export interface ProbeDefinition<P = unknown> {
 }
 
 /** The probe-specific part of the result document (see src/results/document.ts). */
+export interface HistogramBucket {
+  /** Inclusive lower bound; null for the underflow bucket. */
+  min: number | null;
+  /** Inclusive upper bound; null for the overflow bucket. */
+  max: number | null;
+  count: number;
+}
+
+export interface ShapedHistogram {
+  name: string;
+  unit: 'us' | 'ns' | 'ms' | 'bytes' | 'count';
+  /** For keyed histograms: the key (e.g. the syscall or disk) this one belongs to. */
+  key?: string;
+  buckets: HistogramBucket[];
+  /** Samples in all buckets. */
+  total: number;
+  /** Upper bounds of the buckets holding the 50th/90th/99th percentile (bucket resolution). */
+  p50?: number;
+  p90?: number;
+  p99?: number;
+}
+
 export interface ShapedResult {
-  histograms: Array<{ name: string; unit: 'us' | 'ns' | 'ms' | 'bytes' | 'count'; key?: string; buckets: unknown[] }>;
+  histograms: ShapedHistogram[];
   tables: Array<{ name: string; columns: string[]; rows: Array<Array<string | number>> }>;
   events: Array<Record<string, string | number>>;
   counters: Record<string, number>;
   stacks?: { folded: string; samples: number };
   notes: string[];
+  /** One line for status.summary.headline, e.g. `execs=7` or `n=1203 p99=3.2ms`. */
+  headline?: string;
 }

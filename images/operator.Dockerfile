@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Production operator image: Node.js + /opt/tracejob, non-root (65532).
+# Same layout and entrypoint as the local builder (images/build.sh operator).
+# Pin the base by digest in CI/release (replace the tag with debian:trixie-slim@sha256:<digest>).
+ARG DEBIAN_IMAGE=debian:trixie-slim
+
+FROM ${DEBIAN_IMAGE} AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build \
+ && npm prune --omit=dev --ignore-scripts \
+ && mkdir -p /out/opt/tracejob \
+ && cp -a dist package.json package-lock.json node_modules /out/opt/tracejob/
+
+FROM ${DEBIAN_IMAGE}
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/* \
+ && echo 'nonroot:x:65532:65532:nonroot:/home/nonroot:/usr/sbin/nologin' >> /etc/passwd \
+ && echo 'nonroot:x:65532:' >> /etc/group \
+ && mkdir -p /home/nonroot && chown 65532:65532 /home/nonroot
+COPY --from=build /out/ /
+ENV NODE_ENV=production
+WORKDIR /opt/tracejob
+USER 65532:65532
+ENTRYPOINT ["node", "/opt/tracejob/dist/operator/main.js"]

@@ -1,0 +1,385 @@
+// The node agent: the node Job's entrypoint (`node dist/agent/main.js`).
+// config → preflight → resolve → probe/params/support → render → run bpftrace →
+// shape → result document on stdout → termination message → exit code.
+// Everything on stdout is a protocol message (encodeMessage); diagnostics go to stderr.
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { isCustomProbe } from '../api/probe-names.js';
+import {
+  AGENT_CONFIG_ENV,
+  AGENT_EXIT,
+  AgentConfig,
+  EXIT_REASONS,
+  TERMINATION_LOG,
+  TERMINATION_MESSAGE_LIMIT,
+  encodeMessage,
+  type AgentMessage,
+  type ResolvedTarget,
+  type TerminationSummary,
+} from './protocol.js';
+import { capsForMessage, preflight, systemtapBlockers, type AgentCapabilities } from './preflight.js';
+import {
+  chooseFilter,
+  chooseMainPid,
+  findLibc,
+  hostMntNs,
+  parseContainerId,
+  ppidOf,
+  resolveTarget,
+  targetAlive,
+} from './resolve.js';
+import { cleanStderr, isCompileError, runBpftrace, type RunHandle, type RunResult } from './run.js';
+import type { ProbeDefinition, RenderContext, TargetFilter } from '../probes/types.js';
+import {
+  buildDocument,
+  createParser,
+  getProbe,
+  parseKfreeSkbReasons,
+  renderCustomProgram,
+  shapeResult,
+  validateParams,
+} from './wiring.js';
+
+type ExitCode = (typeof AGENT_EXIT)[keyof typeof AGENT_EXIT];
+type Config = ReturnType<typeof AgentConfig.parse>;
+
+export interface AgentIO {
+  env: NodeJS.ProcessEnv;
+  /** One protocol line to stdout. */
+  stdout(line: string): void;
+  /** Diagnostics to stderr. */
+  stderr(line: string): void;
+  /** Where to write the termination message; undefined = TERMINATION_LOG when it exists. */
+  terminationLog?: string;
+  /** Install SIGTERM/SIGINT handlers that stop the trace early (the real entrypoint does). */
+  handleSignals?: boolean;
+  /** Overrides for tests. */
+  preflight?: () => AgentCapabilities;
+  procRoot?: string;
+}
+
+/** Raised at any step to end the run with an exit code and an error message. */
+class AgentExit extends Error {
+  constructor(
+    readonly code: ExitCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Termination message under the kubelet limit (the message is shortened, never the JSON cut). */
+export function terminationMessage(summary: TerminationSummary, limit = TERMINATION_MESSAGE_LIMIT): string {
+  let s = JSON.stringify(summary);
+  if (Buffer.byteLength(s) < limit) return s;
+  const fixed = { ...summary, message: '' };
+  const room = limit - Buffer.byteLength(JSON.stringify(fixed)) - 64;
+  let msg = summary.message ?? '';
+  while (Buffer.byteLength(JSON.stringify(msg)) > room && msg.length > 0) msg = msg.slice(0, Math.floor(msg.length * 0.8));
+  s = JSON.stringify({ ...summary, message: `${msg}…[truncated]` });
+  if (Buffer.byteLength(s) < limit) return s;
+  return JSON.stringify({ reason: summary.reason, partial: summary.partial });
+}
+
+/** skb drop reason names from this kernel's kfree_skb format file (numbering varies by kernel). */
+function readDropReasons(tracefs: string | undefined): Map<number, string> {
+  if (tracefs === undefined) return new Map();
+  try {
+    return parseKfreeSkbReasons(readFileSync(`${tracefs}/events/skb/kfree_skb/format`, 'utf8'));
+  } catch {
+    return new Map();
+  }
+}
+
+function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const raw = env[AGENT_CONFIG_ENV];
+  if (raw === undefined || raw.trim() === '') throw new AgentExit(AGENT_EXIT.invalidConfig, `${AGENT_CONFIG_ENV} is not set`);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new AgentExit(AGENT_EXIT.invalidConfig, `${AGENT_CONFIG_ENV} is not valid JSON: ${(e as Error).message}`);
+  }
+  const r = AgentConfig.safeParse(json);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new AgentExit(AGENT_EXIT.invalidConfig, `${AGENT_CONFIG_ENV} is invalid: ${issues}`);
+  }
+  return r.data;
+}
+
+export async function runAgent(io: AgentIO): Promise<number> {
+  const now = () => new Date().toISOString();
+  const emit = (m: AgentMessage) => io.stdout(encodeMessage(m));
+  const log = (s: string) => io.stderr(`tracejob-agent: ${s}`);
+  const writeTermination = (summary: TerminationSummary) => {
+    const path = io.terminationLog ?? io.env['TRACEJOB_TERMINATION_LOG'] ?? (existsSync(TERMINATION_LOG) ? TERMINATION_LOG : undefined);
+    if (path === undefined) return;
+    try {
+      writeFileSync(path, terminationMessage(summary));
+    } catch (e) {
+      log(`cannot write termination message to ${path}: ${(e as Error).message}`);
+    }
+  };
+  const fail = (code: ExitCode, message: string): number => {
+    const reason = EXIT_REASONS[code] ?? 'Failed';
+    log(`${reason}: ${message}`);
+    emit({ tracejob: 'error', at: now(), reason, message });
+    writeTermination({ reason, message });
+    return code;
+  };
+
+  // Signals before bpftrace runs end the agent at the next step; during the run they stop bpftrace.
+  let terminated: string | undefined;
+  let handle: RunHandle | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`received ${sig}`);
+    terminated ??= sig;
+    handle?.stop('terminated', 10_000);
+  };
+  if (io.handleSignals) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  const checkTerminated = () => {
+    if (terminated) throw new AgentExit(AGENT_EXIT.tracerFailed, `agent received ${terminated} before the tracer attached`);
+  };
+
+  try {
+    // 1. Config
+    const cfg = parseConfig(io.env);
+    const startedAt = now();
+
+    // 2. Preflight
+    const caps = (io.preflight ?? (() => preflight({ bpftracePath: io.env['TRACEJOB_BPFTRACE'] })))();
+    emit({ tracejob: 'preflight', at: now(), caps: capsForMessage(caps) });
+    for (const w of caps.host.warnings) log(`preflight: ${w}`);
+    checkTerminated();
+
+    const wantsStap = cfg.backend === 'systemtap' || cfg.probe.type === 'systemtap';
+    if (wantsStap) {
+      const blockers = systemtapBlockers(caps);
+      const why = blockers.length > 0 ? blockers.join('; ') : 'this agent does not implement the SystemTap backend yet';
+      throw new AgentExit(AGENT_EXIT.unsupported, `SystemTap cannot run on node ${cfg.nodeName}: ${why}`);
+    }
+    if (!caps.bpftrace) {
+      throw new AgentExit(AGENT_EXIT.preflightFailed, caps.host.bpftraceError ?? 'bpftrace is not available');
+    }
+
+    // 3. Probe lookup and params (before resolving: a bad spec needs no /proc scan)
+    let probe: ProbeDefinition<unknown> | undefined;
+    let params: unknown = cfg.probe.params;
+    if (isCustomProbe(cfg.probe.type)) {
+      if (!cfg.probe.program || cfg.probe.program.trim() === '') {
+        throw new AgentExit(AGENT_EXIT.invalidConfig, `probe type ${cfg.probe.type} needs probe.program`);
+      }
+    } else {
+      probe = getProbe(cfg.probe.type);
+      if (!probe) throw new AgentExit(AGENT_EXIT.invalidConfig, `unknown probe type "${cfg.probe.type}"`);
+      const v = validateParams(probe.name, cfg.probe.params);
+      if (!v.ok) throw new AgentExit(AGENT_EXIT.invalidConfig, v.error);
+      params = v.value;
+      const nodeWide = cfg.targets.length === 0;
+      if (probe.scope === 'node' && !nodeWide) {
+        throw new AgentExit(AGENT_EXIT.invalidConfig, `probe ${probe.name} traces a whole node; it needs a node target`);
+      }
+      if (probe.scope === 'pod' && nodeWide) {
+        throw new AgentExit(AGENT_EXIT.invalidConfig, `probe ${probe.name} needs a pod target`);
+      }
+      const missing = probe.unsupported(caps, params);
+      if (missing !== undefined) {
+        throw new AgentExit(
+          AGENT_EXIT.unsupported,
+          `probe ${probe.name} needs ${missing}, which node ${cfg.nodeName} (kernel ${caps.kernel}) does not provide`,
+        );
+      }
+    }
+
+    // 4. Resolve
+    const resolved: ResolvedTarget[] = [];
+    const cgroupDirs: string[] = [];
+    const containerIds: string[] = [];
+    const notes: string[] = [];
+    const missing: string[] = [];
+    for (const t of cfg.targets) {
+      const r = resolveTarget(t, caps.host.cgroup, { procRoot: io.procRoot });
+      if (!r.ok) {
+        if (r.reason === 'invalid') throw new AgentExit(AGENT_EXIT.invalidConfig, r.error);
+        missing.push(r.error);
+        continue;
+      }
+      resolved.push(r.target);
+      cgroupDirs.push(...r.cgroupDirs);
+      const id = parseContainerId(t.containerID);
+      if (id.ok) containerIds.push(id.id);
+    }
+    if (missing.length > 0) {
+      if (resolved.length === 0) throw new AgentExit(AGENT_EXIT.targetNotFound, missing.join('; '));
+      for (const m of missing) notes.push(`not traced: ${m}`);
+    }
+    const nodeWide = cfg.targets.length === 0;
+    const filter: TargetFilter = chooseFilter(resolved, { nodeWide, hostMntNs: hostMntNs(io.procRoot) });
+    emit({ tracejob: 'resolved', at: now(), targets: resolved });
+    log(`filter mode ${filter.mode}`);
+    checkTerminated();
+
+    // 5. Render
+    const first = resolved[0];
+    const mainPid = first ? chooseMainPid(first.hostPIDs, (p) => ppidOf(p, io.procRoot)) : undefined;
+    const libcPath = findLibc(mainPid !== undefined ? `${io.procRoot ?? '/proc'}/${mainPid}/root` : '', caps.arch ?? 'x86_64');
+    const dropReasons = readDropReasons(caps.host.tracefsPath);
+    const ctx: RenderContext<unknown> = {
+      params,
+      filter,
+      caps,
+      durationSeconds: cfg.durationSeconds,
+      topN: cfg.topN,
+      maxEvents: cfg.maxEvents,
+      ...(mainPid !== undefined ? { mainPid } : {}),
+      ...(libcPath !== undefined ? { libcPath } : {}),
+      ...(dropReasons.size > 0 ? { dropReasons } : {}),
+    };
+    let program: string;
+    try {
+      program = probe ? probe.renderBpftrace(ctx) : renderCustomProgram(cfg.probe.program ?? '', ctx);
+    } catch (e) {
+      const name = (e as Error).name;
+      const code = name === 'CustomProgramError' ? AGENT_EXIT.invalidConfig : AGENT_EXIT.unsupported;
+      throw new AgentExit(code, `cannot render ${cfg.probe.type} for this target: ${(e as Error).message}`);
+    }
+    log(`program:\n${program}`);
+
+    // 6. Run
+    const parser = createParser({ maxPrintf: Math.max(1000, cfg.maxEvents * 2) });
+    let traceStart: string | undefined;
+    const tracer = { name: 'bpftrace', version: caps.bpftrace.version };
+    const aliveCheck = nodeWide ? undefined : () => targetAlive(containerIds, cgroupDirs, io.procRoot);
+    handle = runBpftrace({
+      program,
+      durationSeconds: cfg.durationSeconds,
+      bpftracePath: caps.host.bpftracePath,
+      onLine: (line) => parser.push(line),
+      onAttached: (probes) => {
+        traceStart = now();
+        emit({ tracejob: 'attached', at: traceStart, ...(probes !== undefined ? { probes } : {}), tracer });
+      },
+      ...(aliveCheck ? { isTargetAlive: aliveCheck } : {}),
+    });
+    if (terminated) handle.stop('terminated', 10_000);
+    const res: RunResult = await handle.done;
+    handle = undefined;
+    log(
+      `bpftrace exited code=${res.exitCode} signal=${res.signal} stoppedBy=${res.stoppedBy} traced=${res.tracedMs}ms` +
+        (res.stderr ? `\nbpftrace stderr:\n${cleanStderr(res.stderr, 8192)}` : ''),
+    );
+
+    if (!res.attached) {
+      if (res.spawnError) throw new AgentExit(AGENT_EXIT.tracerFailed, `cannot start bpftrace: ${res.spawnError}`);
+      if (res.stoppedBy === 'terminated') {
+        throw new AgentExit(AGENT_EXIT.tracerFailed, `agent received ${terminated ?? 'a signal'} before the tracer attached`);
+      }
+      if (res.stoppedBy === 'attachTimeout') {
+        throw new AgentExit(AGENT_EXIT.tracerFailed, `bpftrace did not attach in time: ${cleanStderr(res.stderr) || 'no output'}`);
+      }
+      const err = cleanStderr(res.stderr) || `bpftrace exited with code ${res.exitCode ?? res.signal} before attaching`;
+      if (isCompileError(res.stderr)) throw new AgentExit(AGENT_EXIT.compileError, err);
+      throw new AgentExit(AGENT_EXIT.tracerFailed, err);
+    }
+
+    // 7. Shape and document
+    const parsed = parser.finish();
+    const traceEnd = traceStart ? new Date(Date.parse(traceStart) + res.tracedMs).toISOString() : now();
+    let partial = false;
+    let code: ExitCode = AGENT_EXIT.ok;
+    let message: string | undefined;
+    const tracedS = Math.round(res.tracedMs / 100) / 10;
+    switch (res.stoppedBy) {
+      case 'targetExited':
+        partial = true;
+        notes.push(`the target exited after ${tracedS}s of ${cfg.durationSeconds}s; results cover the traced part`);
+        break;
+      case 'terminated':
+        partial = true;
+        notes.push(`the agent was stopped (${terminated ?? 'signal'}) after ${tracedS}s of ${cfg.durationSeconds}s; results cover the traced part`);
+        break;
+      case 'tracerExited':
+        if (res.exitCode !== 0) {
+          partial = true;
+          code = AGENT_EXIT.tracerFailed;
+          message = `bpftrace exited with ${res.exitCode ?? res.signal} after ${tracedS}s: ${cleanStderr(res.stderr) || 'no error output'}`;
+          notes.push(message);
+        } else if (res.tracedMs < cfg.durationSeconds * 1000 - 500) {
+          notes.push(`the program exited by itself after ${tracedS}s`);
+        }
+        break;
+      default:
+        break;
+    }
+    if (res.killed) {
+      partial = true;
+      notes.push('bpftrace did not exit within the grace period after SIGINT and was killed; maps may be missing');
+    }
+
+    let shaped;
+    try {
+      shaped = shapeResult(probe, parsed, ctx);
+    } catch (e) {
+      log(`shaping failed: ${(e as Error).stack ?? String(e)}`);
+      shaped = { histograms: [], tables: [], events: [], counters: {}, notes: [`shaping the output failed: ${(e as Error).message}`] };
+      partial = true;
+    }
+    const { document, headline } = buildDocument({
+      nodeName: cfg.nodeName,
+      probeType: cfg.probe.type,
+      tracer,
+      filterMode: filter.mode,
+      targets: resolved,
+      startedAt: traceStart ?? startedAt,
+      finishedAt: traceEnd,
+      partial,
+      notes,
+      topN: cfg.topN,
+      maxEvents: cfg.maxEvents,
+      shaped,
+      parsed,
+    });
+    emit({ tracejob: 'result', at: now(), document: document as unknown as Record<string, unknown> });
+    const reason = EXIT_REASONS[code] ?? 'Failed';
+    writeTermination({
+      reason,
+      headline,
+      ...(message ? { message } : partial && notes[0] ? { message: notes[0] } : {}),
+      ...(partial ? { partial } : {}),
+    });
+    return code;
+  } catch (e) {
+    if (e instanceof AgentExit) return fail(e.code, e.message);
+    return fail(AGENT_EXIT.tracerFailed, `agent error: ${(e as Error).stack ?? String(e)}`);
+  } finally {
+    if (io.handleSignals) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+  }
+}
+
+function isEntrypoint(): boolean {
+  const argv1 = process.argv[1];
+  if (!argv1) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(argv1)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntrypoint()) {
+  const code = await runAgent({
+    env: process.env,
+    stdout: (line) => process.stdout.write(`${line}\n`),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+    handleSignals: true,
+  });
+  // Let stdout drain (a pipe to the container runtime) before exiting.
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,369 @@
+// Node preflight: what this host can trace with. Pure parsers first (table-tested),
+// then the one function that touches the host (`preflight()`).
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { arch as nodeArch, release } from 'node:os';
+import { gunzipSync } from 'node:zlib';
+import type { NodeCapabilities } from '../probes/types.js';
+
+// ---------------------------------------------------------------------------
+// Pure parsers
+// ---------------------------------------------------------------------------
+
+export interface TracerVersion {
+  version: string;
+  major: number;
+  minor: number;
+}
+
+/** "bpftrace v0.23.2" / "bpftrace v0.20.0-rc1" / "bpftrace 0.24.1-12-gabc" → {version, major, minor}. */
+export function parseBpftraceVersion(text: string): TracerVersion | undefined {
+  const m = /bpftrace\s+v?(\d+)\.(\d+)(?:\.(\d+))?([-+.~][0-9A-Za-z.+~-]*)?/.exec(text);
+  if (!m) return undefined;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  const patch = m[3] ?? '0';
+  return { version: `${major}.${minor}.${patch}${m[4] ?? ''}`, major, minor };
+}
+
+export interface MountEntry {
+  source: string;
+  target: string;
+  fstype: string;
+  options: string[];
+}
+
+/** /proc/mounts decodes octal escapes (\040 = space, \011 = tab, \012 = newline, \134 = backslash). */
+function unescapeMountField(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** Parses /proc/mounts (or /proc/self/mounts) text. */
+export function parseMounts(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4) continue;
+    out.push({
+      source: unescapeMountField(f[0] ?? ''),
+      target: unescapeMountField(f[1] ?? ''),
+      fstype: f[2] ?? '',
+      options: (f[3] ?? '').split(','),
+    });
+  }
+  return out;
+}
+
+export interface CgroupLayout {
+  version: NodeCapabilities['cgroupVersion'];
+  /** Mount point of the cgroup2 (unified) hierarchy; undefined on v1-only hosts. */
+  unifiedRoot?: string;
+  /** Mount points of v1 hierarchies by controller (name=systemd → "name=systemd"). */
+  v1: Record<string, string>;
+}
+
+const V1_NON_CONTROLLER_OPTIONS = new Set(['rw', 'ro', 'nosuid', 'nodev', 'noexec', 'relatime', 'noatime', 'xattr', 'clone_children']);
+
+/**
+ * cgroup layout from the mount table. v2: cgroup2 is the only cgroup fs (normally at
+ * /sys/fs/cgroup). hybrid: v1 controllers plus a cgroup2 mount (systemd puts it at
+ * /sys/fs/cgroup/unified). v1: no cgroup2 anywhere.
+ */
+export function cgroupLayoutFromMounts(mounts: MountEntry[]): CgroupLayout {
+  const v1: Record<string, string> = {};
+  let unifiedRoot: string | undefined;
+  for (const m of mounts) {
+    if (m.fstype === 'cgroup2') {
+      // Prefer the conventional locations if several cgroup2 mounts exist (bind mounts in pods).
+      if (unifiedRoot === undefined || m.target === '/sys/fs/cgroup' || m.target === '/sys/fs/cgroup/unified') {
+        unifiedRoot = m.target;
+      }
+    } else if (m.fstype === 'cgroup') {
+      for (const opt of m.options) {
+        if (V1_NON_CONTROLLER_OPTIONS.has(opt) || opt.startsWith('release_agent=')) continue;
+        if (!(opt in v1)) v1[opt] = m.target;
+      }
+    }
+  }
+  const hasV1 = Object.keys(v1).length > 0;
+  if (unifiedRoot === undefined) return { version: 'v1', v1 };
+  return { version: hasV1 ? 'hybrid' : 'v2', unifiedRoot, v1 };
+}
+
+/** Where tracefs is mounted, if anywhere (also debugfs' automount at …/debug/tracing). */
+export function tracefsFromMounts(mounts: MountEntry[]): string | undefined {
+  const tracefs = mounts.filter((m) => m.fstype === 'tracefs').map((m) => m.target);
+  if (tracefs.includes('/sys/kernel/tracing')) return '/sys/kernel/tracing';
+  if (tracefs.includes('/sys/kernel/debug/tracing')) return '/sys/kernel/debug/tracing';
+  return tracefs[0];
+}
+
+/** Parses kernel .config text into option → value ("y", "m", quoted strings kept raw; "n" for "is not set"). */
+export function parseKernelConfig(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const set = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line);
+    if (set) {
+      out.set(set[1] ?? '', set[2] ?? '');
+      continue;
+    }
+    const unset = /^# (CONFIG_[A-Za-z0-9_]+) is not set/.exec(line);
+    if (unset) out.set(unset[1] ?? '', 'n');
+  }
+  return out;
+}
+
+/** Effective capability mask from /proc/<pid>/status ("CapEff:\t000001fffeffffff"). */
+export function parseCapEff(status: string): bigint | undefined {
+  const m = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(status);
+  return m ? BigInt(`0x${m[1]}`) : undefined;
+}
+
+export const CAP_SYS_RESOURCE = 24;
+export const CAP_SYS_ADMIN = 21;
+export const CAP_BPF = 39;
+export const CAP_PERFMON = 38;
+
+/** Node's os.arch() → `uname -m` spelling. */
+export function unameMachine(nodeArchName: string): string {
+  const map: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7l', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return map[nodeArchName] ?? nodeArchName;
+}
+
+export function hasCap(mask: bigint | undefined, cap: number): boolean {
+  return mask !== undefined && ((mask >> BigInt(cap)) & 1n) === 1n;
+}
+
+/** "Max locked memory  8388608  8388608  bytes" → {soft, hard} (undefined = unlimited). */
+export function parseMemlockLimit(limits: string): { soft?: number; hard?: number } | undefined {
+  const m = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(limits);
+  if (!m) return undefined;
+  const v = (s: string | undefined) => (s === undefined || s === 'unlimited' ? undefined : Number(s));
+  return { soft: v(m[1]), hard: v(m[2]) };
+}
+
+/** tracefs available_events ("category:name" per line) → set. */
+export function parseAvailableEvents(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (t && t.includes(':')) out.add(t);
+  }
+  return out;
+}
+
+/** Accepts "syscalls:sys_enter_execve" and "tracepoint:syscalls:sys_enter_execve". */
+export function normaliseTracepoint(name: string): string {
+  return name.replace(/^(tracepoint|t):/, '');
+}
+
+/**
+ * Whether a tracepoint exists: true/false when the node's list was enumerated,
+ * undefined when unknown (the tracer will decide).
+ */
+export function tracepointExists(caps: Pick<NodeCapabilities, 'tracepoints'>, name: string): boolean | undefined {
+  if (!caps.tracepoints) return undefined;
+  return caps.tracepoints.has(normaliseTracepoint(name));
+}
+
+// ---------------------------------------------------------------------------
+// Host facts beyond NodeCapabilities (the agent's own needs: where things are,
+// and why SystemTap cannot run).
+// ---------------------------------------------------------------------------
+
+export interface HostFacts {
+  tracefsPath?: string;
+  /** Whether the agent had to mount tracefs itself. */
+  tracefsMounted?: boolean;
+  cgroup: CgroupLayout;
+  /** Loadable kernel modules (/proc/modules present / CONFIG_MODULES). */
+  modules: boolean;
+  /** /lib/modules/$(uname -r)/build present (kernel headers/build tree). */
+  kernelBuildTree: boolean;
+  /** CAP_SYS_RESOURCE in the effective set: RLIMIT_MEMLOCK can be raised. */
+  canRaiseMemlock: boolean;
+  memlockBytes?: number;
+  /** Path of the bpftrace binary used. */
+  bpftracePath: string;
+  bpftraceError?: string;
+  stap: boolean;
+  kernelConfig: 'proc' | 'boot' | 'none';
+  warnings: string[];
+}
+
+export interface AgentCapabilities extends NodeCapabilities {
+  host: HostFacts;
+}
+
+/** Why SystemTap cannot run here (empty when nothing is known to block it). Pure. */
+export function systemtapBlockers(caps: Pick<AgentCapabilities, 'kernel' | 'host'>): string[] {
+  const h = caps.host;
+  const out: string[] = [];
+  if (!h.stap) out.push('stap is not installed in the agent image');
+  if (!h.modules) {
+    out.push(
+      'the kernel has no loadable module support (CONFIG_MODULES off, /proc/modules absent), so the default SystemTap runtime cannot load its module',
+    );
+  }
+  if (!h.kernelBuildTree) {
+    out.push(`no kernel build tree at /lib/modules/${caps.kernel}/build (headers, .config, Module.symvers) to compile a module`);
+  }
+  if (!h.canRaiseMemlock) {
+    out.push('stapbpf (--runtime=bpf) must raise RLIMIT_MEMLOCK but the agent lacks CAP_SYS_RESOURCE');
+  }
+  return out;
+}
+
+/** The preflight message payload (tracepoint set summarised: it is ~2000 names). */
+export function capsForMessage(caps: AgentCapabilities): Record<string, unknown> {
+  const { tracepoints, host, ...rest } = caps;
+  return {
+    ...rest,
+    tracepoints: tracepoints ? tracepoints.size : undefined,
+    host: { ...host, cgroup: { version: host.cgroup.version, unifiedRoot: host.cgroup.unifiedRoot } },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// I/O
+// ---------------------------------------------------------------------------
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    // accessSync passes for root even where open() is refused (e.g. lockdown); try a real read.
+    readFileSync(path, { flag: 'r' }).subarray(0, 1);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function loadKernelConfig(kernel: string): { config: Map<string, string>; source: HostFacts['kernelConfig'] } {
+  try {
+    const gz = readFileSync('/proc/config.gz');
+    return { config: parseKernelConfig(gunzipSync(gz).toString('utf8')), source: 'proc' };
+  } catch {
+    // fall through
+  }
+  const boot = readText(`/boot/config-${kernel}`);
+  if (boot !== undefined) return { config: parseKernelConfig(boot), source: 'boot' };
+  return { config: new Map(), source: 'none' };
+}
+
+function tryMount(args: string[]): string | undefined {
+  const r = spawnSync('mount', args, { encoding: 'utf8', timeout: 10_000 });
+  if (r.error) return r.error.message;
+  if (r.status !== 0) return (r.stderr || `mount exited ${r.status}`).trim();
+  return undefined;
+}
+
+/** Finds or mounts tracefs. */
+function ensureTracefs(warnings: string[]): { path?: string; mounted: boolean } {
+  const mounts = parseMounts(readText('/proc/self/mounts') ?? readText('/proc/mounts') ?? '');
+  const found = tracefsFromMounts(mounts);
+  if (found) return { path: found, mounted: false };
+  const err = existsSync('/sys/kernel/tracing') ? tryMount(['-t', 'tracefs', 'nodev', '/sys/kernel/tracing']) : 'no /sys/kernel/tracing';
+  if (err === undefined) return { path: '/sys/kernel/tracing', mounted: true };
+  warnings.push(`mounting tracefs at /sys/kernel/tracing failed: ${err}`);
+  // Older layout: debugfs automounts tracefs at /sys/kernel/debug/tracing.
+  if (existsSync('/sys/kernel/debug/tracing/events')) return { path: '/sys/kernel/debug/tracing', mounted: false };
+  const derr = tryMount(['-t', 'debugfs', 'nodev', '/sys/kernel/debug']);
+  if (derr === undefined && existsSync('/sys/kernel/debug/tracing/events')) return { path: '/sys/kernel/debug/tracing', mounted: true };
+  if (derr !== undefined) warnings.push(`mounting debugfs at /sys/kernel/debug failed: ${derr}`);
+  return { mounted: false };
+}
+
+export interface PreflightOptions {
+  bpftracePath?: string;
+  /** Skip mounting tracefs (tests). */
+  noMount?: boolean;
+}
+
+export function bpftraceVersion(bpftracePath: string): { version?: TracerVersion; error?: string } {
+  const r = spawnSync(bpftracePath, ['--version'], { encoding: 'utf8', timeout: 15_000 });
+  if (r.error) return { error: `cannot run ${bpftracePath}: ${r.error.message}` };
+  const v = parseBpftraceVersion(`${r.stdout}\n${r.stderr}`);
+  if (!v) return { error: `unrecognised \`${bpftracePath} --version\` output: ${(r.stdout + r.stderr).trim().slice(0, 200)}` };
+  return { version: v };
+}
+
+function which(cmd: string): boolean {
+  const path = process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  return path.split(':').some((dir) => dir && existsSync(`${dir}/${cmd}`));
+}
+
+/** Probes the host. Never throws; a missing tracer is reported in host.bpftraceError. */
+export function preflight(opts: PreflightOptions = {}): AgentCapabilities {
+  const warnings: string[] = [];
+  const kernel = release();
+  const { config, source } = loadKernelConfig(kernel);
+  const cfg = (k: string) => config.get(k);
+
+  const tfs = opts.noMount
+    ? { path: tracefsFromMounts(parseMounts(readText('/proc/self/mounts') ?? '')), mounted: false }
+    : ensureTracefs(warnings);
+  const t = tfs.path;
+
+  const btf = existsSync('/sys/kernel/btf/vmlinux');
+  const kprobes = t !== undefined ? existsSync(`${t}/kprobe_events`) && cfg('CONFIG_KPROBES') !== 'n' : cfg('CONFIG_KPROBES') === 'y';
+  const kfunc = btf && t !== undefined && readable(`${t}/available_filter_functions`);
+  const uprobes = t !== undefined ? existsSync(`${t}/uprobe_events`) : cfg('CONFIG_UPROBE_EVENTS') === 'y';
+  const perfEvents = existsSync('/proc/sys/kernel/perf_event_paranoid');
+
+  let tracepoints: Set<string> | undefined;
+  if (t !== undefined) {
+    const ev = readText(`${t}/available_events`);
+    if (ev !== undefined) tracepoints = parseAvailableEvents(ev);
+  }
+
+  const cgroup = cgroupLayoutFromMounts(parseMounts(readText('/proc/self/mounts') ?? readText('/proc/mounts') ?? ''));
+
+  const bpftracePath = opts.bpftracePath ?? 'bpftrace';
+  const bv = bpftraceVersion(bpftracePath);
+
+  const capEff = parseCapEff(readText('/proc/self/status') ?? '');
+  const memlock = parseMemlockLimit(readText('/proc/self/limits') ?? '');
+  const modules = existsSync('/proc/modules') || cfg('CONFIG_MODULES') === 'y';
+
+  const host: HostFacts = {
+    tracefsPath: t,
+    tracefsMounted: tfs.mounted,
+    cgroup,
+    modules,
+    kernelBuildTree: existsSync(`/lib/modules/${kernel}/build/Makefile`) || existsSync(`/lib/modules/${kernel}/build/include`),
+    canRaiseMemlock: hasCap(capEff, CAP_SYS_RESOURCE),
+    memlockBytes: memlock?.soft,
+    bpftracePath,
+    bpftraceError: bv.error,
+    stap: which('stap'),
+    kernelConfig: source,
+    warnings,
+  };
+  if (t === undefined) warnings.push('tracefs is not available: tracepoint, kprobe and uprobe probes cannot attach');
+  if (!btf) warnings.push('no BTF at /sys/kernel/btf/vmlinux: struct casts and kfunc probes are unavailable');
+
+  const caps: AgentCapabilities = {
+    kernel,
+    btf,
+    tracefs: t !== undefined,
+    kprobes,
+    kfunc,
+    uprobes,
+    perfEvents,
+    cgroupVersion: cgroup.version,
+    arch: unameMachine(nodeArch()),
+    tracepoints,
+    host,
+  };
+  if (bv.version) caps.bpftrace = bv.version;
+  return caps;
+}

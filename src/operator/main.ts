@@ -1,0 +1,93 @@
+// The operator process: config from env, the TraceJob controller on our
+// runtime, leader election, health and metrics. Side effects live here.
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { Counter } from 'prom-client';
+import { configFromEnv } from '../controller/config.js';
+import { TraceJobReconciler } from '../controller/reconciler.js';
+import { parseOwnerAnnotation, ANNOTATIONS, LABELS, MANAGER } from '../controller/names.js';
+import type { TraceJob } from '../api/tracejob.js';
+import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
+import { loadKubeConfig } from '../k8s/client.js';
+import { ApiListWatcher } from '../k8s/listwatch.js';
+import { leaseClient } from '../k8s/lease.js';
+import { ApiTraceJobPort } from '../k8s/tracejob-port.js';
+import { Controller } from '../runtime/controller.js';
+import { Informer } from '../runtime/informer.js';
+import { Manager } from '../runtime/manager.js';
+import { createLogger } from '../runtime/logger.js';
+import { createMetrics } from '../runtime/metrics.js';
+import { splitKey, type KubeObject } from '../runtime/store.js';
+
+const startedAt = process.hrtime.bigint();
+const config = configFromEnv();
+const log = createLogger();
+const kc = loadKubeConfig();
+const metrics = createMetrics();
+const registers = [metrics.registry];
+
+const apiCalls = new Counter({ name: 'tracejob_api_calls_total', help: 'API server calls made by the reconciler.', labelNames: ['verb', 'resource'] as const, registers });
+const finished = new Counter({ name: 'tracejob_tracejobs_finished_total', help: 'TraceJob runs finished, by phase, probe and reason.', labelNames: ['phase', 'probe', 'reason'] as const, registers });
+
+const port = new ApiTraceJobPort(kc, config.namespace, (verb, resource) => apiCalls.inc({ verb, resource }));
+const reconciler = new TraceJobReconciler({
+  port,
+  config,
+  log,
+  onFinished: (tj, phase, reason) => finished.inc({ phase, probe: String(tj.spec.probe?.type ?? ''), reason }),
+});
+
+const onWatchRestart = (resource: string) => () => metrics.watchRestarts.inc({ resource });
+const traceJobs = new Informer<TraceJob & KubeObject>({
+  resource: 'tracejobs',
+  listWatcher: new ApiListWatcher(kc, `/apis/${GROUP}/${VERSION}/${PLURAL}`),
+  logger: log,
+  onWatchRestart: onWatchRestart('tracejobs'),
+});
+const nodeJobs = new Informer<KubeObject>({
+  resource: 'jobs',
+  listWatcher: new ApiListWatcher(kc, `/apis/batch/v1/namespaces/${config.namespace}/jobs`, { labelSelector: `${LABELS.managedBy}=${MANAGER}` }),
+  logger: log,
+  onWatchRestart: onWatchRestart('jobs'),
+});
+
+const controller = new Controller({
+  name: 'tracejob',
+  concurrency: config.workers,
+  logger: log,
+  metrics,
+  reconcile: async (key) => {
+    const { namespace, name } = splitKey(key);
+    const result = await reconciler.reconcile(namespace ?? '', name);
+    return result.requeueAfterMs === undefined ? {} : { requeueAfter: result.requeueAfterMs };
+  },
+});
+controller.for(traceJobs, {
+  // Our own status writes need no reconcile; spec edits, deletion, finalizer
+  // changes and periodic resyncs (same resourceVersion) do.
+  predicate: (o, n) =>
+    o.metadata.resourceVersion === n.metadata.resourceVersion ||
+    o.metadata.generation !== n.metadata.generation ||
+    Boolean(n.metadata.deletionTimestamp) ||
+    JSON.stringify(o.metadata.finalizers ?? []) !== JSON.stringify(n.metadata.finalizers ?? []),
+});
+controller.watches(nodeJobs, (job) => {
+  const owner = parseOwnerAnnotation((job.metadata?.['annotations'] as Record<string, string> | undefined)?.[ANNOTATIONS.owner]);
+  return owner ? `${owner.namespace}/${owner.name}` : undefined;
+});
+
+const leaderElection = process.env['TRACEJOB_LEADER_ELECTION'] !== 'false';
+const manager = new Manager({
+  logger: log,
+  metrics,
+  health: { port: Number(process.env['TRACEJOB_HEALTH_PORT'] ?? 8081) },
+  leaderElection: leaderElection ? { client: leaseClient(kc.makeApiClient(CoordinationV1Api), config.namespace, 'tracejob-operator'), ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}) } : false,
+  handleSignals: true,
+});
+manager.addController(controller);
+
+process.on('unhandledRejection', (err) => log.error({ err }, 'Unhandled rejection'));
+await manager.start();
+log.info(
+  { namespace: config.namespace, agentImage: config.agentImage, leaderElection, startupMs: Number(process.hrtime.bigint() - startedAt) / 1e6 },
+  'Started tracejob operator',
+);

@@ -1,0 +1,62 @@
+// blockIOLatency — block I/O issue→complete latency per disk and operation
+// (biolatency; the article's perf block:block_rq_issue/block_rq_complete case).
+// Completion runs in irq context: requests are matched by (dev, sector) and
+// attributed at issue time, where the target filter applies.
+import { z } from 'zod';
+import { block, defineProbe, endBlock, tracepointsMissing } from './define.js';
+import { bool } from './params.js';
+import { formatDev, latencyHeadline } from './shape.js';
+
+const params = z
+  .object({
+    perDisk: bool().default(true).describe('one histogram per disk and operation (false: one overall histogram)'),
+  })
+  .strict();
+
+/** rwbs[0] as the op key: R(82) read, W(87) write, D(68) discard, F(70) flush, N(78) none. */
+const OP_NAMES: Record<string, string> = { '82': 'read', '87': 'write', '68': 'discard', '70': 'flush', '78': 'none' };
+export const opName = (c: string | number | undefined): string => OP_NAMES[String(c)] ?? `op_${String(c)}`;
+
+export const blockIOLatency = defineProbe({
+  name: 'blockIOLatency',
+  summary: 'Block I/O latency (µs) from issue to completion, per disk and read/write, with per-disk stats.',
+  covers: 'biolatency; perf block:block_rq_issue → block:block_rq_complete',
+  scope: 'both',
+  params,
+  hooks: ['tracepoint:block:block_rq_issue', 'tracepoint:block:block_rq_complete'],
+  unsupported: (caps) => tracepointsMissing(caps, ['block:block_rq_issue', 'block:block_rq_complete']),
+  render: (k) => {
+    const a = k.a;
+    const key = `${a('dev')}, ${a('sector')}`;
+    return [
+      block('tracepoint:block:block_rq_issue', k.target, [`  @start[${key}] = nsecs;`]),
+      block('tracepoint:block:block_rq_complete', `@start[${key}]`, [
+        `  $us = (nsecs - @start[${key}]) / 1000;`,
+        k.ctx.params.perDisk ? `  @latency_us[${a('dev')}, ${a('rwbs')}[0]] = hist($us);` : '  @latency_us = hist($us);',
+        `  @by_disk[${a('dev')}, ${a('rwbs')}[0]] = stats($us);`,
+        `  if (${a('error')} != 0) { @errors = count(); }`,
+        `  delete(@start[${key}]);`,
+      ]),
+      endBlock(['@start']),
+    ];
+  },
+  shape: {
+    histograms: [
+      { map: '@latency_us', name: 'block io latency', unit: 'us', keyArity: 2, formatKey: ([d, op]) => `${formatDev(d ?? '')} ${opName(op)}` },
+    ],
+    tables: [
+      {
+        map: '@by_disk',
+        name: 'by disk',
+        keyColumns: ['disk', 'op'],
+        value: { kind: 'stats', unit: 'us' },
+        sortBy: 'count',
+        formatKey: ([d, op]) => [formatDev(d ?? ''), opName(op)],
+      },
+    ],
+    counters: [{ map: '@errors', name: 'errors' }],
+    headline: (r) => latencyHeadline(r, 'block io latency', 'ios'),
+  },
+  notes: (ctx) =>
+    ctx.filter.mode === 'node' ? [] : ['I/O is attributed to the task that issued it; writeback flushed by kernel threads is not counted for the target'],
+});

@@ -1,0 +1,42 @@
+// execs — every successful exec in the target (the article's "who runs what";
+// execsnoop). sched:sched_process_exec fires after the new image is in place,
+// in the exec'ing task's context, so the target filter applies directly.
+import { block, defineProbe } from './define.js';
+import { noParams } from './params.js';
+import type { EventSpec } from './shape.js';
+
+export const EXEC_EVENT: EventSpec = {
+  kind: 'exec',
+  fields: [
+    { name: 'pid', type: 'n' },
+    { name: 'oldPid', type: 'n' },
+    { name: 'comm', type: 's' },
+    { name: 'filename', type: 's' },
+  ],
+};
+
+export const execs = defineProbe({
+  name: 'execs',
+  summary: 'Process execs in the target: count, per-command and per-binary tables, and exec events.',
+  covers: 'execsnoop (bcc/bpftrace); the stap syscall tracing case',
+  scope: 'both',
+  params: noParams(),
+  hooks: ['tracepoint:sched:sched_process_exec'],
+  render: (k) => [
+    block('tracepoint:sched:sched_process_exec', k.target, [
+      '  @count = count();',
+      '  @by_comm[comm] = count();',
+      `  @by_file[str(${k.a('filename')})] = count();`,
+      ...k.emit(EXEC_EVENT, ['pid', k.a('old_pid'), 'comm', `str(${k.a('filename')})`]),
+    ]),
+  ],
+  shape: {
+    counters: [{ map: '@count', name: 'execs' }],
+    tables: [
+      { map: '@by_comm', name: 'execs by command', keyColumns: ['comm'], value: { kind: 'count', column: 'execs' } },
+      { map: '@by_file', name: 'execs by binary', keyColumns: ['filename'], value: { kind: 'count', column: 'execs' } },
+    ],
+    events: [EXEC_EVENT],
+    headline: (r) => `execs=${r.counters['execs'] ?? 0}`,
+  },
+});

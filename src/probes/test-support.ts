@@ -1,0 +1,134 @@
+// Test helpers: fixtures for every filter mode, and a real bpftrace runner that
+// attaches a program, lets it run, SIGINTs it (as the agent does) and returns
+// its output. Used by the compile-check and ground-truth tests only.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { CATALOG_PROBES, type CatalogProbeName } from '../api/probe-names.js';
+import type { NodeCapabilities, RenderContext, TargetFilter } from './types.js';
+
+export const CAPS_017: NodeCapabilities = {
+  kernel: '6.18.0',
+  btf: true,
+  tracefs: true,
+  kprobes: false,
+  kfunc: false,
+  uprobes: true,
+  perfEvents: true,
+  cgroupVersion: 'hybrid',
+  bpftrace: { version: 'v0.17.0', major: 0, minor: 17 },
+  arch: 'x86_64',
+};
+
+export const CAPS_023: NodeCapabilities = { ...CAPS_017, bpftrace: { version: 'v0.23.2', major: 0, minor: 23 } };
+
+export const FILTERS: Record<TargetFilter['mode'], TargetFilter> = {
+  cgroup: { mode: 'cgroup', cgroupIds: ['1234', '5678'], netNs: [4026532001], pids: [4242], mntNs: [4026532002] },
+  pids: { mode: 'pids', pids: [4242, 4343], netNs: [4026532001], mntNs: [4026532002] },
+  namespace: { mode: 'namespace', mntNs: [4026532002], netNs: [4026532001], pids: [4242] },
+  node: { mode: 'node' },
+};
+
+/** Params that make every probe renderable (the defaults, plus required fields). */
+export const SAMPLE_PARAMS: Partial<Record<CatalogProbeName, unknown>> = {
+  funcLatency: { binary: '/usr/bin/bash', function: 'readline' },
+  dnsLatency: { libc: '/lib/x86_64-linux-gnu/libc.so.6' },
+};
+
+export function ctxFor<P>(params: P, filter: TargetFilter, caps: NodeCapabilities = CAPS_017, extra: Partial<RenderContext<P>> = {}): RenderContext<P> {
+  return { params, filter, caps, durationSeconds: 10, topN: 10, maxEvents: 100, mainPid: 4242, ...extra };
+}
+
+export const ALL_PROBES: readonly CatalogProbeName[] = CATALOG_PROBES;
+
+export function canRunBpftrace(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  const r = spawnSync('bpftrace', ['--version'], { encoding: 'utf8' });
+  if (r.status !== 0) return 'bpftrace not installed';
+  if (!existsSync('/sys/kernel/tracing/events') && !existsSync('/sys/kernel/debug/tracing/events')) return 'tracefs not mounted';
+  return undefined;
+}
+
+export function hostTracepoints(): Set<string> | undefined {
+  for (const p of ['/sys/kernel/tracing/available_events', '/sys/kernel/debug/tracing/available_events']) {
+    if (existsSync(p)) return new Set(readFileSync(p, 'utf8').split('\n').filter(Boolean));
+  }
+  return undefined;
+}
+
+export function nsInode(pid: number | 'self', ns: 'mnt' | 'net'): number {
+  return statSync(`/proc/${pid}/ns/${ns}`).ino;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  attached: boolean;
+}
+
+/**
+ * Runs `bpftrace -f json` on a program (argv prefix for chroot runs), waits for
+ * the attached_probes record, calls `whileAttached`, then SIGINTs and collects.
+ */
+export function runBpftrace(
+  program: string,
+  opts: { whileAttached?: () => Promise<void>; timeoutMs?: number; argvPrefix?: string[] } = {},
+): Promise<RunResult> {
+  const argv = [...(opts.argvPrefix ?? []), 'bpftrace', '-f', 'json', '-e', program];
+  const [cmd, ...args] = argv;
+  return new Promise((resolve) => {
+    const child = spawn(cmd ?? 'bpftrace', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let attached = false;
+    let settled = false;
+    const kill = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60000);
+    const onAttach = async () => {
+      attached = true;
+      try {
+        await opts.whileAttached?.();
+      } finally {
+        child.kill('SIGINT');
+      }
+    };
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      stdout += d;
+      if (!attached && stdout.includes('"attached_probes"')) void onAttach();
+    });
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(kill);
+      resolve({ code, signal, stdout, stderr, attached });
+    });
+  });
+}
+
+/** bpftrace stderr without the harmless RLIMIT_MEMLOCK complaint. */
+export function realErrors(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.includes('RLIMIT_MEMLOCK'))
+    .join('\n');
+}
+
+/** A debootstrap'd agent rootfs with bpftrace (the 0.23.2 image), if one exists on this machine. */
+export function findAgentRootfs(): string | undefined {
+  const base = '/var/cache/tracejob';
+  if (!existsSync(base)) return undefined;
+  const cands: string[] = [];
+  for (const e of readdirSync(base)) {
+    if (!e.includes('rootfs')) continue;
+    cands.push(`${base}/${e}`);
+    try {
+      for (const sub of readdirSync(`${base}/${e}`)) cands.push(`${base}/${e}/${sub}`);
+    } catch {
+      // not a directory
+    }
+  }
+  return cands.find((c) => existsSync(`${c}/usr/bin/bpftrace`));
+}
