@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cgroupLayoutFromMounts, parseMounts } from './preflight.js';
@@ -39,12 +40,12 @@ interface FakeContainer {
  * another line (or exits straight away when `exitAfter`). `read`, `echo` and `for`
  * are shell builtins, so /bin/true is its only exec.
  */
-function fakeContainer(n: number, exitAfter = false): FakeContainer {
+function fakeContainer(n: number, exitAfter = false, action = '/bin/true', shell = '/bin/sh'): FakeContainer {
   const id = randomBytes(32).toString('hex');
   const dir = join(layout.unifiedRoot ?? '/sys/fs/cgroup', `tracejob-test-${id}`);
   mkdirSync(dir);
-  const script = `echo $$ > ${dir}/cgroup.procs; echo ready; read go; i=0; while [ $i -lt ${n} ]; do /bin/true; i=$((i+1)); done; echo done; ${exitAfter ? '' : 'read stop'}`;
-  const child = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const script = `echo $$ > ${dir}/cgroup.procs; echo ready; read go; i=0; while [ $i -lt ${n} ]; do ${action}; i=$((i+1)); done; echo done; ${exitAfter ? '' : 'read stop'}`;
+  const child = spawn(shell, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve) => {
     child.stdout?.on('data', (b: Buffer) => {
       if (b.toString().includes('ready')) resolve();
@@ -177,6 +178,28 @@ describe('agent on this host (real bpftrace)', { skip, timeout: 120_000 }, () =>
     assert.deepEqual(r.termination, { reason: 'Completed', headline: 'execs=6' });
   });
 
+  it('tcpConnectLatency: counts the target\'s N connects to a local listener, histogram populated', async () => {
+    const server = createServer((sock) => sock.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      // bash's /dev/tcp connects from the shell itself (no exec, no helper process).
+      const c = fakeContainer(5, false, `exec 3<>/dev/tcp/127.0.0.1/${port}; exec 3>&-`, '/bin/bash');
+      containers.push(c);
+      await c.ready;
+      const r = await runAgent(config({ probe: { type: 'tcpConnectLatency', params: {} }, targets: [target(c.id)] }), (m) => {
+        if (m.tracejob === 'attached') c.go();
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = resultDoc(r) as Doc & { histograms: Array<{ count: number; buckets: unknown[] }> };
+      assert.equal(doc.counters['connections'], 5, JSON.stringify(doc));
+      assert.equal(doc.histograms[0]?.count, 5);
+      assert.ok((doc.histograms[0]?.buckets.length ?? 0) > 0);
+    } finally {
+      server.close();
+    }
+  });
+
   it('target exits mid-trace: stops early, partial results kept and said so', async () => {
     const c = fakeContainer(2, true);
     containers.push(c);
@@ -236,6 +259,31 @@ describe('agent on this host (real bpftrace)', { skip, timeout: 120_000 }, () =>
     });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(resultDoc(r).counters['@execs'], 4);
+  });
+
+  it('preflight mounts tracefs when it is missing (private mount namespace)', { skip: spawnSync('unshare', ['--version']).status !== 0 }, () => {
+    const script = `import { preflight } from ${JSON.stringify(join(here, 'preflight.ts'))}; const c = preflight(); console.log(JSON.stringify({ tracefs: c.tracefs, path: c.host.tracefsPath, mounted: c.host.tracefsMounted, tps: c.tracepoints?.size ?? 0 }));`;
+    const r = spawnSync(
+      'unshare',
+      ['-m', '--propagation', 'private', 'sh', '-c', 'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; exec "$@"', 'sh', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { tracefs: boolean; path: string; mounted: boolean; tps: number };
+    assert.deepEqual({ tracefs: out.tracefs, path: out.path, mounted: out.mounted }, { tracefs: true, path: '/sys/kernel/tracing', mounted: true });
+    assert.ok(out.tps > 100);
+  });
+
+  it('preflight on this host agrees with the mount table and bpftrace', () => {
+    const script = `import { preflight } from ${JSON.stringify(join(here, 'preflight.ts'))}; const c = preflight({ noMount: true }); console.log(JSON.stringify({ ...c, tracepoints: [...(c.tracepoints ?? [])] }));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as { cgroupVersion: string; bpftrace?: { major: number; minor: number }; tracepoints: string[]; btf: boolean };
+    assert.equal(c.cgroupVersion, layout.version);
+    const v = spawnSync('bpftrace', ['--version'], { encoding: 'utf8' }).stdout;
+    assert.ok(c.bpftrace && v.includes(`v${c.bpftrace.major}.${c.bpftrace.minor}.`));
+    assert.ok(c.tracepoints.includes('sched:sched_process_exec'));
+    assert.equal(c.btf, existsSync('/sys/kernel/btf/vmlinux'));
   });
 
   it('unknown container → exit 3 naming the container id', async () => {

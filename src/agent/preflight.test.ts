@@ -16,6 +16,7 @@ import {
   systemtapBlockers,
   tracefsFromMounts,
   tracepointExists,
+  unameMachine,
   type HostFacts,
 } from './preflight.js';
 
@@ -64,8 +65,9 @@ describe('parseMounts / cgroup layout / tracefs', () => {
     assert.ok(!('xattr' in l.v1));
     assert.equal(tracefsFromMounts(m), '/sys/kernel/debug/tracing');
   });
-  it('no tracefs', () => {
+  it('no tracefs, or only somewhere bpftrace does not look', () => {
     assert.equal(tracefsFromMounts(parseMounts('proc /proc proc rw 0 0\n')), undefined);
+    assert.equal(tracefsFromMounts(parseMounts('nodev /tmp/agentroot/sys/kernel/tracing tracefs rw,relatime 0 0\n')), undefined);
   });
 });
 
@@ -135,5 +137,13 @@ describe('systemtapBlockers', () => {
   });
   it('a capable host has none', () => {
     assert.deepEqual(systemtapBlockers({ kernel: '6.1.0', host: host({}) }), []);
+  });
+});
+
+describe('unameMachine', () => {
+  it('maps node arch names', () => {
+    assert.equal(unameMachine('x64'), 'x86_64');
+    assert.equal(unameMachine('arm64'), 'aarch64');
+    assert.equal(unameMachine('mips'), 'mips');
   });
 });

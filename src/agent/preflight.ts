@@ -90,12 +90,16 @@ export function cgroupLayoutFromMounts(mounts: MountEntry[]): CgroupLayout {
   return { version: hasV1 ? 'hybrid' : 'v2', unifiedRoot, v1 };
 }
 
-/** Where tracefs is mounted, if anywhere (also debugfs' automount at …/debug/tracing). */
+/**
+ * Where tracefs is mounted at a place bpftrace looks (/sys/kernel/tracing, or debugfs'
+ * automount at /sys/kernel/debug/tracing). Mounts elsewhere do not count: bpftrace
+ * would not find them.
+ */
 export function tracefsFromMounts(mounts: MountEntry[]): string | undefined {
   const tracefs = mounts.filter((m) => m.fstype === 'tracefs').map((m) => m.target);
   if (tracefs.includes('/sys/kernel/tracing')) return '/sys/kernel/tracing';
   if (tracefs.includes('/sys/kernel/debug/tracing')) return '/sys/kernel/debug/tracing';
-  return tracefs[0];
+  return undefined;
 }
 
 /** Parses kernel .config text into option → value ("y", "m", quoted strings kept raw; "n" for "is not set"). */

@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import type { ResolvedTarget } from './protocol.js';
 import {
   cgroupDir,
   cgroupMentions,
   chooseFilter,
+  chooseMainPid,
+  findCgroupDirsById,
+  findLibc,
+  libcCandidates,
+  parseStatPpid,
   parseContainerId,
   parseNsLink,
   parseProcCgroup,
@@ -122,5 +129,70 @@ describe('chooseFilter', () => {
   });
   it('pids when namespaces are unknown', () => {
     assert.equal(chooseFilter([base], { nodeWide: false }).mode, 'pids');
+  });
+});
+
+describe('resolveTarget against a fake cgroup tree', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tracejob-cg-'));
+  const rel = `/kubepods/besteffort/podx/${ID}`;
+  mkdirSync(join(root, rel), { recursive: true });
+  mkdirSync(join(root, rel, 'nested'), { recursive: true });
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const t = { pod: 'p', namespace: 'n', container: 'c', containerID: `cri-o://${ID}` };
+  const layout = { version: 'v2' as const, unifiedRoot: root, v1: {} };
+
+  it('cgroup id = inode of <root>/<path>; nested cgroups add ids', () => {
+    const scan = [
+      { pid: 7, cgroup: parseProcCgroup(`0::${rel}\n`) },
+      { pid: 9, cgroup: parseProcCgroup(`0::${rel}/nested\n`) },
+      { pid: 8, cgroup: parseProcCgroup('0::/\n') },
+    ];
+    const r = resolveTarget(t, layout, { scan, procRoot: '/nonexistent' });
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    assert.deepEqual(r.target.hostPIDs, [7, 9]);
+    assert.equal(r.target.cgroupPath, rel);
+    assert.equal(r.target.cgroupID, String(statSync(join(root, rel), { bigint: true }).ino));
+    assert.equal(r.target.cgroupIDs?.length, 2);
+    assert.deepEqual(r.cgroupDirs, [join(root, rel), join(root, rel, 'nested')]);
+  });
+
+  it('paths from another cgroup namespace ("/../..") are found by name', () => {
+    const scan = [{ pid: 7, cgroup: parseProcCgroup(`0::/../../${ID}\n`) }];
+    const r = resolveTarget(t, layout, { scan, procRoot: '/nonexistent' });
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    assert.equal(r.target.cgroupPath, rel);
+    assert.equal(r.target.cgroupID, String(statSync(join(root, rel), { bigint: true }).ino));
+  });
+
+  it('v1-only container (unified "/"): no cgroup id, so namespace/pid filters', () => {
+    const scan = [{ pid: 7, cgroup: parseProcCgroup(fixture('cgroup-v1-only.txt')) }];
+    const r = resolveTarget(t, layout, { scan, procRoot: '/nonexistent' });
+    assert.ok(r.ok);
+    if (r.ok) assert.equal(r.target.cgroupID, undefined);
+  });
+
+  it('findCgroupDirsById', () => {
+    assert.deepEqual(findCgroupDirsById(root, ID), [join(root, rel)]);
+    assert.deepEqual(findCgroupDirsById(root, 'f'.repeat(64)), []);
+  });
+});
+
+describe('main pid, libc', () => {
+  it('parseStatPpid handles comm with spaces and parens', () => {
+    assert.equal(parseStatPpid('1234 (my (weird) comm) S 42 1234 1234 0 -1 4194560'), 42);
+    assert.equal(parseStatPpid('garbage'), undefined);
+  });
+  it('chooseMainPid: the process whose parent is outside the container', () => {
+    const parents: Record<number, number> = { 100: 90, 120: 100, 130: 120 };
+    assert.equal(chooseMainPid([130, 120, 100], (p) => parents[p]), 100);
+    assert.equal(chooseMainPid([5, 3], () => undefined), 3);
+    assert.equal(chooseMainPid([], () => undefined), undefined);
+  });
+  it('libcCandidates / findLibc', () => {
+    assert.equal(libcCandidates('x86_64')[0], '/lib/x86_64-linux-gnu/libc.so.6');
+    assert.ok(libcCandidates('aarch64').includes('/lib/ld-musl-aarch64.so.1'));
+    assert.equal(findLibc('/nonexistent-root', 'x86_64'), undefined);
   });
 });

@@ -48,11 +48,13 @@ async function checkAll(caps: NodeCapabilities, argvPrefix: string[] = []): Prom
     const def = CATALOG[name];
     const params = def.params.parse(SAMPLE_PARAMS[name] ?? {});
     const program = def.renderBpftrace(ctxFor(params, filter, caps, { mainPid: process.pid }));
-    const r = await runBpftrace(program, { argvPrefix, whileAttached: () => new Promise((res) => setTimeout(res, 300)) });
+    const t0 = Date.now();
+    const r = await runBpftrace(program, { argvPrefix, timeoutMs: 30000, whileAttached: () => new Promise((res) => setTimeout(res, 300)) });
+    const ms = Date.now() - t0;
     const errs = realErrors(r.stderr);
     const label = `${name} [${filter.mode}]`;
     if (!r.attached || r.code !== 0 || /ERROR/.test(errs)) {
-      failures.push(`${label}: exit ${String(r.code)} attached=${r.attached}\n${errs}\n--- program ---\n${program}`);
+      failures.push(`${label}: exit ${String(r.code)} signal ${String(r.signal)} after ${ms} ms attached=${r.attached}\n${errs}\n--- program ---\n${program}`);
       return;
     }
     // The output must be readable JSON records.

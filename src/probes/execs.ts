@@ -1,7 +1,10 @@
 // execs — every successful exec in the target (the article's "who runs what";
 // execsnoop). sched:sched_process_exec fires after the new image is in place,
 // in the exec'ing task's context, so the target filter applies directly.
-import { block, defineProbe } from './define.js';
+// Its `filename` is a __data_loc field that bpftrace (0.17 and 0.23) reads as
+// an integer, so the path is taken from sys_enter_execve/execveat of the same
+// task (keyed by tid, which sched_process_exec reports as old_pid).
+import { block, defineProbe, endBlock } from './define.js';
 import { noParams } from './params.js';
 import type { EventSpec } from './shape.js';
 
@@ -21,14 +24,19 @@ export const execs = defineProbe({
   covers: 'execsnoop (bcc/bpftrace); the stap syscall tracing case',
   scope: 'both',
   params: noParams(),
-  hooks: ['tracepoint:sched:sched_process_exec'],
+  hooks: ['tracepoint:sched:sched_process_exec', 'tracepoint:syscalls:sys_enter_execve', 'tracepoint:syscalls:sys_enter_execveat'],
   render: (k) => [
+    block(['tracepoint:syscalls:sys_enter_execve', 'tracepoint:syscalls:sys_enter_execveat'], k.target, [
+      `  @exec_file[tid] = str(${k.a('filename')});`,
+    ]),
     block('tracepoint:sched:sched_process_exec', k.target, [
       '  @count = count();',
       '  @by_comm[comm] = count();',
-      `  @by_file[str(${k.a('filename')})] = count();`,
-      ...k.emit(EXEC_EVENT, ['pid', k.a('old_pid'), 'comm', `str(${k.a('filename')})`]),
+      `  @by_file[@exec_file[${k.a('old_pid')}]] = count();`,
+      ...k.emit(EXEC_EVENT, ['pid', k.a('old_pid'), 'comm', `@exec_file[${k.a('old_pid')}]`]),
+      `  delete(@exec_file[${k.a('old_pid')}]);`,
     ]),
+    endBlock(['@exec_file']),
   ],
   shape: {
     counters: [{ map: '@count', name: 'execs' }],

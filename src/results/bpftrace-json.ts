@@ -274,6 +274,10 @@ function readLine(
   lineNo: number,
   warn: (message: string, lineNo: number) => void,
 ): TraceRecord[] | undefined {
+  if (line.trimStart().charCodeAt(0) !== 0x7b /* { */) {
+    warn(`not a JSON record: ${excerpt(line)}`, lineNo);
+    return undefined;
+  }
   const typeMatch = TYPE_PREFIX.exec(line);
   const type = typeMatch?.[1];
   // Map-like records need duplicate-preserving, big-int-exact parsing; the rest

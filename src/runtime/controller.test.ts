@@ -8,10 +8,6 @@ import { createMetrics } from './metrics.js';
 import type { KubeObject } from './store.js';
 import { FakeListWatcher } from './testing.js';
 
-interface Versioned extends KubeObject {
-  metadata?: KubeObject['metadata'] & { generation?: number };
-}
-
 type Behaviour = (key: string, attempt: number) => Promise<ReconcileResult | void>;
 
 /** A controller whose reconcile records (time, key) and follows `behaviour`. */
@@ -159,7 +155,7 @@ describe('Controller', () => {
     const clock = new FakeClock();
     const seen: string[] = [];
     const controller = new Controller({ name: 'test', clock, reconcile: async (k) => void seen.push(k) });
-    const lw = new FakeListWatcher<Versioned>();
+    const lw = new FakeListWatcher<KubeObject>();
     lw.objects = [{ metadata: { name: 'a', namespace: 'ns', resourceVersion: '1', generation: 1 } }];
     const inf = new Informer({ resource: 'x', listWatcher: lw, clock });
     controller.for(inf, { predicate: (o, n) => o.metadata?.generation !== n.metadata?.generation });

@@ -139,6 +139,18 @@ describe('Informer', () => {
     });
   }
 
+  it('a non-410 ERROR event is a watch error: backoff and re-watch, no relist', async () => {
+    const { clock, lw, informer, restarts } = setup({ backoffBaseMs: 500 });
+    await startSynced(informer);
+    lw.lastWatch().emit('ERROR', { kind: 'Status', code: 500, reason: 'InternalError', message: 'etcd timeout' });
+    await flushMicrotasks();
+    assert.equal(lw.watches.length, 1);
+    await clock.advance(500);
+    assert.equal(lw.watches.length, 2);
+    assert.equal(lw.listCalls, 1);
+    assert.deepEqual(restarts, ['error']);
+  });
+
   it('watchdog: a silent watch is aborted after the inactivity timeout and re-watched from the last RV', async () => {
     const { clock, lw, informer, restarts } = setup({ inactivityTimeoutMs: 70_000 });
     await startSynced(informer);

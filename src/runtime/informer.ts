@@ -86,8 +86,11 @@ function statusCode(err: unknown): number | undefined {
   return undefined;
 }
 
+/** A log-friendly message for an Error, a Status object from an ERROR event, or anything else. */
 function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  const m = (err as { message?: unknown } | null)?.message;
+  return typeof m === 'string' ? m : JSON.stringify(err) ?? String(err);
 }
 
 export class Informer<T extends KubeObject> {

@@ -6,9 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { type Server, type Socket, createServer, connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
+import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { Kube, loadKubeConfig } from '../k8s/client.js';
 import { leaseClient } from '../k8s/lease.js';
 import { ApiListWatcher } from '../k8s/listwatch.js';
@@ -42,6 +43,81 @@ async function waitFor(cond: () => boolean | Promise<boolean>, what: string, tim
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+
+/**
+ * A TCP proxy in front of the API server (TLS passes through; the serving
+ * cert covers 127.0.0.1). down() drops every connection and refuses new ones,
+ * as a restarting API server would; stall() freezes open connections without
+ * closing them — the silent stall the watchdog exists for.
+ */
+class ApiProxy {
+  private server: Server | undefined;
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private refusing = false;
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  async start(): Promise<number> {
+    const server = createServer((client) => {
+      if (this.refusing) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(this.port, this.host);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const drop = (): void => {
+        client.destroy();
+        upstream.destroy();
+        this.pairs.delete(pair);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as { port: number }).port;
+  }
+
+  down(): void {
+    this.refusing = true;
+    for (const [c, u] of this.pairs) {
+      c.destroy();
+      u.destroy();
+    }
+  }
+
+  up(): void {
+    this.refusing = false;
+  }
+
+  stall(): void {
+    for (const [c, u] of this.pairs) {
+      u.unpipe(c);
+      c.unpipe(u);
+    }
+    this.pairs.clear();
+  }
+
+  async close(): Promise<void> {
+    this.down();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+}
+
+/** A copy of kc whose current cluster is reached through 127.0.0.1:port. */
+function viaProxy(kc: KubeConfig, port: number): KubeConfig {
+  const copy = new KubeConfig();
+  copy.loadFromString(kc.exportConfig());
+  const current = copy.getCurrentCluster()?.name;
+  copy.clusters = copy.clusters.map((c) => (c.name === current ? { ...c, server: `https://127.0.0.1:${port}` } : c));
+  return copy;
 }
 
 const conn = await reachable();
@@ -97,6 +173,52 @@ describe('runtime against the real API server', { skip }, () => {
     } finally {
       await informer.stop();
       await kube.delete(cmRef('before'));
+    }
+  });
+
+  it('a watch survives the API server dropping all connections, and a silent stall', async () => {
+    const target = new URL(kc.getCurrentCluster()?.server ?? '');
+    const proxy = new ApiProxy(target.hostname, Number(target.port || 443));
+    const port = await proxy.start();
+    const restarts: string[] = [];
+    const informer = new Informer<V1ConfigMap>({
+      resource: 'configmaps',
+      listWatcher: new ApiListWatcher(viaProxy(kc, port), `/api/v1/namespaces/${ns}/configmaps`, { labelSelector: 'runtime-it=outage' }),
+      inactivityTimeoutMs: 3_000,
+      backoffMaxMs: 1_000,
+      onWatchRestart: (r) => restarts.push(r),
+    });
+    const seen: string[] = [];
+    informer.addHandlers({
+      onAdd: (o) => seen.push(`add ${o.metadata?.name}`),
+      onDelete: (o) => seen.push(`delete ${o.metadata?.name}`),
+    });
+    const outageCm = (name: string): V1ConfigMap => ({ ...cm(name), metadata: { name, namespace: ns, labels: { 'runtime-it': 'outage' } } });
+    informer.start();
+    try {
+      assert.equal(await informer.waitForSync(), true);
+      await kube.create(outageCm('o1'));
+      await waitFor(() => seen.includes('add o1'), 'add o1');
+
+      // Outage: connections reset, reconnects refused for 2 s; the world changes meanwhile.
+      proxy.down();
+      await waitFor(() => restarts.length > 0, 'the informer noticing');
+      await kube.create(outageCm('o2'));
+      await kube.delete(cmRef('o1'));
+      await new Promise((r) => setTimeout(r, 2_000));
+      proxy.up();
+      await waitFor(() => seen.includes('add o2') && seen.includes('delete o1'), 'changes made during the outage', 15_000);
+
+      // Silent stall: the open watch stops delivering but never closes.
+      const before = restarts.length;
+      proxy.stall();
+      await kube.create(outageCm('o3'));
+      await waitFor(() => seen.includes('add o3'), 'o3 after the watchdog re-watched', 10_000);
+      assert.ok(restarts.slice(before).includes('stalled'), `restarts: ${restarts.join(',')}`);
+    } finally {
+      await informer.stop();
+      await proxy.close();
+      for (const n of ['o1', 'o2', 'o3']) await kube.delete(cmRef(n));
     }
   });
 

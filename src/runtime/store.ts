@@ -8,8 +8,11 @@ export interface KubeObject {
   metadata?: {
     name?: string;
     namespace?: string;
+    uid?: string;
     resourceVersion?: string;
+    generation?: number;
     labels?: Record<string, string>;
+    annotations?: Record<string, string>;
   };
 }
 

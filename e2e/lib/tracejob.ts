@@ -1,0 +1,119 @@
+// TraceJob helpers for e2e suites: install the operator, create workloads and
+// TraceJobs, wait for phases and conditions, read results.
+import { execFileSync } from 'node:child_process';
+import { apply, getJson, k, kubectl, waitForAsync } from './kube.js';
+
+export const OPERATOR_NS = 'tracejob-system';
+/** The one namespace the e2e operator install allows custom programs and node targets for. */
+export const PRIVILEGED_NS = 'tj-e2e-admin';
+
+export interface TraceJobObj {
+  metadata: { name: string; namespace: string; uid: string; generation: number };
+  spec: Record<string, unknown>;
+  status?: {
+    phase?: string;
+    observedGeneration?: number;
+    message?: string;
+    conditions?: Array<{ type: string; status: string; reason: string; message?: string }>;
+    timing?: Record<string, string>;
+    summary?: { headline?: string; counters?: Record<string, number> };
+    resultRef?: { configMap?: string; keys?: string[] };
+    nodeJobs?: Array<{ name: string; node: string }>;
+    targets?: Array<Record<string, unknown>>;
+  };
+}
+
+/** Installs the operator with the Helm chart (idempotent) and waits until it is ready. */
+export function installOperator(extra: string[] = []): void {
+  execFileSync(
+    'bash',
+    [
+      'hack/install-operator.sh',
+      '--set', 'replicas=2',
+      '--set', 'agent.pendingTimeoutSeconds=20',
+      '--set-json', `policy.customProgramNamespaces=["${PRIVILEGED_NS}"]`,
+      '--set-json', `policy.nodeTargetNamespaces=["${PRIVILEGED_NS}"]`,
+      ...extra,
+    ],
+    { stdio: 'inherit' },
+  );
+  k(['-n', OPERATOR_NS, 'rollout', 'status', 'deploy/tracejob-operator', '--timeout=120s']);
+}
+
+export function workloadPod(namespace: string, name: string, command: string[], labels: Record<string, string> = {}): void {
+  apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { app: name, ...labels } },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'app', image: 'localhost/tracejob-workload:dev', imagePullPolicy: 'Never', command }],
+    },
+  });
+}
+
+export function waitPodReady(namespace: string, name: string): void {
+  k(['-n', namespace, 'wait', `pod/${name}`, '--for=condition=Ready', '--timeout=90s']);
+}
+
+export function createTraceJob(namespace: string, name: string, spec: Record<string, unknown>): TraceJobObj {
+  apply({ apiVersion: 'tracing.tracejob.dev/v1alpha1', kind: 'TraceJob', metadata: { name, namespace }, spec });
+  return getTraceJob(namespace, name) as TraceJobObj;
+}
+
+export function getTraceJob(namespace: string, name: string): TraceJobObj | undefined {
+  const r = kubectl(['-n', namespace, 'get', 'tracejob', name, '-o', 'json']);
+  return r.code === 0 ? (JSON.parse(r.stdout) as TraceJobObj) : undefined;
+}
+
+export function condition(tj: TraceJobObj | undefined, type: string) {
+  return tj?.status?.conditions?.find((c) => c.type === type);
+}
+
+export async function waitForPhase(namespace: string, name: string, phases: string[], timeoutMs = 90_000): Promise<TraceJobObj> {
+  return waitForAsync(`TraceJob ${namespace}/${name} to reach ${phases.join('|')}`, timeoutMs, () => {
+    const tj = getTraceJob(namespace, name);
+    return tj?.status?.phase && phases.includes(tj.status.phase) ? tj : undefined;
+  });
+}
+
+export async function waitForCondition(namespace: string, name: string, type: string, timeoutMs = 60_000): Promise<TraceJobObj> {
+  return waitForAsync(`TraceJob ${namespace}/${name} condition ${type}=True`, timeoutMs, () => {
+    const tj = getTraceJob(namespace, name);
+    if (tj?.status?.phase === 'Failed') throw new Error(`TraceJob failed while waiting for ${type}: ${tj.status.message}`);
+    return condition(tj, type)?.status === 'True' ? tj : undefined;
+  });
+}
+
+export interface ResultDoc {
+  probe: string;
+  partial: boolean;
+  counters: Record<string, number>;
+  histograms: Array<{ name: string; count: number; buckets: Array<{ count: number }>; p50?: number; p99?: number }>;
+  tables: Array<{ name: string; columns: string[]; rows: Array<Array<string | number | null>> }>;
+  events: Array<Record<string, unknown>>;
+  notes: string[];
+}
+
+export function readResult(namespace: string, tj: TraceJobObj): { doc: ResultDoc; report: string } {
+  const cm = getJson<{ data: Record<string, string> }>(['-n', namespace, 'get', 'configmap', tj.status?.resultRef?.configMap ?? '']);
+  return { doc: JSON.parse(cm.data['result.json'] ?? '{}') as ResultDoc, report: cm.data['report.txt'] ?? '' };
+}
+
+export function tableRows(doc: ResultDoc, name: string): Array<Array<string | number | null>> {
+  return doc.tables.find((t) => t.name === name)?.rows ?? [];
+}
+
+export function nodeJobsOf(uid: string): string[] {
+  const out = k(['-n', OPERATOR_NS, 'get', 'jobs', '-l', `tracing.tracejob.dev/uid=${uid}`, '-o', 'name']);
+  return out.split('\n').filter(Boolean);
+}
+
+export function agentPodsOf(uid: string): string[] {
+  const out = k(['-n', OPERATOR_NS, 'get', 'pods', '-l', `tracing.tracejob.dev/uid=${uid}`, '-o', 'name']);
+  return out.split('\n').filter(Boolean);
+}
+
+export function trigger(namespace: string, pod: string): void {
+  k(['-n', namespace, 'exec', pod, '--', 'touch', '/tmp/go']);
+}
