@@ -90,11 +90,15 @@ interface AgentRun {
 }
 
 /** Runs the agent as the Job would; `onMessage` may react (e.g. start the workload on attach). */
-function runAgent(cfg: unknown, onMessage?: (m: AgentMessage, agent: ChildProcess) => void): Promise<AgentRun> {
+function runAgent(
+  cfg: unknown,
+  onMessage?: (m: AgentMessage, agent: ChildProcess) => void,
+  extraEnv: Record<string, string> = {},
+): Promise<AgentRun> {
   const tdir = mkdtempSync(join(tmpdir(), 'tracejob-itest-'));
   const term = join(tdir, 'termination-log');
   const agent = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, [AGENT_CONFIG_ENV]: JSON.stringify(cfg), TRACEJOB_TERMINATION_LOG: term },
+    env: { ...process.env, [AGENT_CONFIG_ENV]: JSON.stringify(cfg), TRACEJOB_TERMINATION_LOG: term, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -208,7 +212,7 @@ describe('agent on this host (real bpftrace)', { skip, timeout: 120_000 }, () =>
     const r = await runAgent(config({ durationSeconds: 20, probe: { type: 'execs', params: {} }, targets: [target(c.id)] }), (m) => {
       if (m.tracejob === 'attached') c.go();
     });
-    assert.ok(Date.now() - started < 10_000, 'should stop well before the 20 s duration');
+    assert.ok(Date.now() - started < 10_000, `should stop well before the 20 s duration; agent stderr:\n${r.stderr.slice(-3000)}`);
     assert.equal(r.code, 0, r.stderr);
     const doc = resultDoc(r);
     assert.equal(doc.partial, true);
@@ -284,6 +288,31 @@ describe('agent on this host (real bpftrace)', { skip, timeout: 120_000 }, () =>
     assert.ok(c.bpftrace && v.includes(`v${c.bpftrace.major}.${c.bpftrace.minor}.`));
     assert.ok(c.tracepoints.includes('sched:sched_process_exec'));
     assert.equal(c.btf, existsSync('/sys/kernel/btf/vmlinux'));
+  });
+
+  it('bpftrace missing → exit 7 PreflightFailed', async () => {
+    const r = await runAgent(config({ probe: { type: 'execs', params: {} }, targets: [] }), undefined, { TRACEJOB_BPFTRACE: '/nonexistent/bpftrace' });
+    assert.equal(r.code, 7, r.stderr);
+    const err = r.messages.find((m) => m.tracejob === 'error');
+    assert.ok(err && err.tracejob === 'error');
+    assert.equal(err.reason, 'PreflightFailed');
+    assert.match(err.message, /\/nonexistent\/bpftrace/);
+  });
+
+  it('bpftrace killed mid-trace → exit 6 TracerFailed, partial result still emitted', async () => {
+    const r = await runAgent(config({ durationSeconds: 20, probe: { type: 'execs', params: {} }, targets: [] }), (m, agent) => {
+      if (m.tracejob !== 'attached') return;
+      // The agent's bpftrace child: a process whose parent is the agent.
+      const kids = readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      for (const k of kids) {
+        if (readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'bpftrace') process.kill(k, 'SIGKILL');
+      }
+    });
+    assert.equal(r.code, 6, r.stderr);
+    const doc = resultDoc(r);
+    assert.equal(doc.partial, true);
+    assert.match(doc.notes.join('\n'), /bpftrace exited with SIGKILL/);
+    assert.equal((r.termination as { reason: string }).reason, 'TracerFailed');
   });
 
   it('unknown container → exit 3 naming the container id', async () => {

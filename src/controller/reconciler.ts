@@ -42,7 +42,9 @@ export class TraceJobReconciler {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+  async reconcile(namespace: string, name: string, log?: Logger): Promise<ReconcileResult> {
+    // Per-reconcile logger (key + reconcileID) when the runtime provides one.
+    if (log) return new TraceJobReconciler({ ...this.deps, log }).reconcile(namespace, name);
     const { port } = this.deps;
     let tj = await port.getTraceJob(namespace, name);
     if (!tj) return {};

@@ -15,18 +15,20 @@ import type { TraceJob, TraceJobStatus } from '../api/tracejob.js';
 import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
 import type { TraceJobPort } from '../controller/port.js';
 import { LABELS } from '../controller/names.js';
+import { parseApiError, wrapApi } from './errors.js';
 
 const CR = { group: GROUP, version: VERSION, plural: PLURAL };
 const FIELD_MANAGER = 'tracejob-operator';
 
 function statusCode(e: unknown): number | undefined {
-  const code = (e as { code?: unknown })?.code;
+  const code = (parseApiError(e) as { code?: unknown })?.code;
   return typeof code === 'number' ? code : undefined;
 }
 
+/** Typed errors (NotFound, Conflict, …) instead of client-node's raw ApiException. */
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {
-    return await p;
+    return await wrapApi(p);
   } catch (e) {
     if (statusCode(e) === 404) return undefined;
     throw e;
@@ -64,16 +66,18 @@ export class ApiTraceJobPort implements TraceJobPort {
   async replaceStatus(tj: TraceJob, status: TraceJobStatus): Promise<TraceJob> {
     this.count('update', 'tracejobs/status');
     const body = { ...tj, status };
-    return (await this.custom.replaceNamespacedCustomObjectStatus({ ...CR, namespace: tj.metadata.namespace, name: tj.metadata.name, body })) as TraceJob;
+    return (await wrapApi(this.custom.replaceNamespacedCustomObjectStatus({ ...CR, namespace: tj.metadata.namespace, name: tj.metadata.name, body }))) as TraceJob;
   }
 
   async setFinalizers(tj: TraceJob, finalizers: string[]): Promise<TraceJob> {
     this.count('patch', 'tracejobs');
     // resourceVersion in the patch makes it a compare-and-swap on the finalizer list.
     const body = { metadata: { finalizers, resourceVersion: tj.metadata.resourceVersion } };
-    return (await this.custom.patchNamespacedCustomObject(
-      { ...CR, namespace: tj.metadata.namespace, name: tj.metadata.name, body },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    return (await wrapApi(
+      this.custom.patchNamespacedCustomObject(
+        { ...CR, namespace: tj.metadata.namespace, name: tj.metadata.name, body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
     )) as TraceJob;
   }
 
@@ -89,7 +93,7 @@ export class ApiTraceJobPort implements TraceJobPort {
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
     this.count('list', 'pods');
-    return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
+    return (await wrapApi(this.core.listNamespacedPod({ namespace, labelSelector }))).items;
   }
 
   async getNamespace(name: string): Promise<V1Namespace | undefined> {
@@ -99,7 +103,7 @@ export class ApiTraceJobPort implements TraceJobPort {
 
   async listNodeJobs(uid: string): Promise<V1Job[]> {
     this.count('list', 'jobs');
-    return (await this.batch.listNamespacedJob({ namespace: this.operatorNamespace, labelSelector: `${LABELS.uid}=${uid}` })).items;
+    return (await wrapApi(this.batch.listNamespacedJob({ namespace: this.operatorNamespace, labelSelector: `${LABELS.uid}=${uid}` }))).items;
   }
 
   async getJob(name: string): Promise<V1Job | undefined> {
@@ -110,7 +114,7 @@ export class ApiTraceJobPort implements TraceJobPort {
   async createJob(job: V1Job): Promise<V1Job> {
     this.count('create', 'jobs');
     try {
-      return await this.batch.createNamespacedJob({ namespace: this.operatorNamespace, body: job });
+      return await wrapApi(this.batch.createNamespacedJob({ namespace: this.operatorNamespace, body: job }));
     } catch (e) {
       // Deterministic names: an existing Job is the one a previous reconcile made.
       if (statusCode(e) === 409) {
@@ -128,21 +132,23 @@ export class ApiTraceJobPort implements TraceJobPort {
 
   async listJobPods(jobName: string): Promise<V1Pod[]> {
     this.count('list', 'pods');
-    return (await this.core.listNamespacedPod({ namespace: this.operatorNamespace, labelSelector: `batch.kubernetes.io/job-name=${jobName}` })).items;
+    return (await wrapApi(this.core.listNamespacedPod({ namespace: this.operatorNamespace, labelSelector: `batch.kubernetes.io/job-name=${jobName}` }))).items;
   }
 
   async readPodLog(podName: string, container: string): Promise<string> {
     this.count('get', 'pods/log');
-    return this.core.readNamespacedPodLog({ namespace: this.operatorNamespace, name: podName, container });
+    return wrapApi(this.core.readNamespacedPodLog({ namespace: this.operatorNamespace, name: podName, container }));
   }
 
   async applyConfigMap(cm: V1ConfigMap): Promise<void> {
     this.count('apply', 'configmaps');
     const namespace = cm.metadata?.namespace ?? '';
     const name = cm.metadata?.name ?? '';
-    await this.core.patchNamespacedConfigMap(
-      { namespace, name, body: cm, fieldManager: FIELD_MANAGER, force: true },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    await wrapApi(
+      this.core.patchNamespacedConfigMap(
+        { namespace, name, body: cm, fieldManager: FIELD_MANAGER, force: true },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      ),
     );
   }
 

@@ -55,9 +55,9 @@ const controller = new Controller({
   concurrency: config.workers,
   logger: log,
   metrics,
-  reconcile: async (key) => {
+  reconcile: async (key, ctx) => {
     const { namespace, name } = splitKey(key);
-    const result = await reconciler.reconcile(namespace ?? '', name);
+    const result = await reconciler.reconcile(namespace ?? '', name, ctx.logger);
     return result.requeueAfterMs === undefined ? {} : { requeueAfter: result.requeueAfterMs };
   },
 });

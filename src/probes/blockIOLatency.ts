@@ -13,9 +13,13 @@ const params = z
   })
   .strict();
 
-/** rwbs[0] as the op key: R(82) read, W(87) write, D(68) discard, F(70) flush, N(78) none. */
-const OP_NAMES: Record<string, string> = { '82': 'read', '87': 'write', '68': 'discard', '70': 'flush', '78': 'none' };
-export const opName = (c: string | number | undefined): string => OP_NAMES[String(c)] ?? `op_${String(c)}`;
+/** rwbs ("R", "WS", "FWS", "D", "N"...) → operation: F(lush) first, then R/W/D/N. */
+export const opName = (rwbs: string | number | undefined): string => {
+  const s = String(rwbs ?? '');
+  const base = s.replace(/^F/, '');
+  const op = base.startsWith('R') ? 'read' : base.startsWith('W') ? 'write' : base.startsWith('D') ? 'discard' : s.startsWith('F') ? 'flush' : base.startsWith('N') ? 'none' : `op_${s}`;
+  return s.startsWith('F') && op !== 'flush' ? `flush+${op}` : op;
+};
 
 export const blockIOLatency = defineProbe({
   name: 'blockIOLatency',
@@ -32,8 +36,8 @@ export const blockIOLatency = defineProbe({
       block('tracepoint:block:block_rq_issue', k.target, [`  @start[${key}] = nsecs;`]),
       block('tracepoint:block:block_rq_complete', `@start[${key}]`, [
         `  $us = (nsecs - @start[${key}]) / 1000;`,
-        k.ctx.params.perDisk ? `  @latency_us[${a('dev')}, ${a('rwbs')}[0]] = hist($us);` : '  @latency_us = hist($us);',
-        `  @by_disk[${a('dev')}, ${a('rwbs')}[0]] = stats($us);`,
+        k.ctx.params.perDisk ? `  @latency_us[${a('dev')}, ${a('rwbs')}] = hist($us);` : '  @latency_us = hist($us);',
+        `  @by_disk[${a('dev')}, ${a('rwbs')}] = stats($us);`,
         `  if (${a('error')} != 0) { @errors = count(); }`,
         `  delete(@start[${key}]);`,
       ]),

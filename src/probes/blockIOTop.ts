@@ -19,7 +19,7 @@ export const blockIOTop = defineProbe({
       `  @bytes = sum(${k.a('bytes')});`,
       `  @io_count[pid, comm] = count();`,
       `  @io_bytes[pid, comm] = sum(${k.a('bytes')});`,
-      `  @disk_bytes[${k.a('dev')}, ${k.a('rwbs')}[0]] = sum(${k.a('bytes')});`,
+      `  @disk_bytes[${k.a('dev')}, ${k.a('rwbs')}] = sum(${k.a('bytes')});`,
     ]),
   ],
   shape: {

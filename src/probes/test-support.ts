@@ -59,6 +59,8 @@ export function nsInode(pid: number | 'self', ns: 'mnt' | 'net'): number {
   return statSync(`/proc/${pid}/ns/${ns}`).ino;
 }
 
+export const ATTACHED_MARKER = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -78,7 +80,14 @@ export function runBpftrace(
   const argv = [...(opts.argvPrefix ?? []), 'bpftrace', '-f', 'json', '-e', program];
   const [cmd, ...args] = argv;
   return new Promise((resolve) => {
-    const child = spawn(cmd ?? 'bpftrace', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // bpftrace prints attached_probes *before* attaching; a SIGINT during attach can be
+    // lost (seen with 0.17: the process then runs forever). This env var makes it
+    // print a marker on stderr once every probe is attached (bpftrace's own runtime
+    // tests use it), which is the moment to start the clock.
+    const child = spawn(cmd ?? 'bpftrace', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, __BPFTRACE_NOTIFY_PROBES_ATTACHED: '1' },
+    });
     let stdout = '';
     let stderr = '';
     let attached = false;
@@ -96,9 +105,11 @@ export function runBpftrace(
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (d: string) => {
       stdout += d;
-      if (!attached && stdout.includes('"attached_probes"')) void onAttach();
     });
-    child.stderr.on('data', (d: string) => (stderr += d));
+    child.stderr.on('data', (d: string) => {
+      stderr += d;
+      if (!attached && stderr.includes(ATTACHED_MARKER)) void onAttach();
+    });
     child.on('close', (code, signal) => {
       if (settled) return;
       settled = true;
@@ -112,7 +123,7 @@ export function runBpftrace(
 export function realErrors(stderr: string): string {
   return stderr
     .split('\n')
-    .filter((l) => l.trim() !== '' && !l.includes('RLIMIT_MEMLOCK'))
+    .filter((l) => l.trim() !== '' && !l.includes('RLIMIT_MEMLOCK') && !l.includes(ATTACHED_MARKER))
     .join('\n');
 }
 
