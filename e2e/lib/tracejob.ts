@@ -40,13 +40,14 @@ export function installOperator(extra: string[] = []): void {
   k(['-n', OPERATOR_NS, 'rollout', 'status', 'deploy/tracejob-operator', '--timeout=120s']);
 }
 
-export function workloadPod(namespace: string, name: string, command: string[], labels: Record<string, string> = {}): void {
+export function workloadPod(namespace: string, name: string, command: string[], labels: Record<string, string> = {}, restartPolicy = 'Always'): void {
   apply({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace, labels: { app: name, ...labels } },
     spec: {
       terminationGracePeriodSeconds: 1,
+      restartPolicy,
       containers: [{ name: 'app', image: 'localhost/tracejob-workload:dev', imagePullPolicy: 'Never', command }],
     },
   });

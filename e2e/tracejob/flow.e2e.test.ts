@@ -3,6 +3,7 @@
 // workloads. Every assertion compares with what the workload is known to do.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { INVALID_CASES } from '../../src/api/invalid-cases.js';
 import { clusterReachable, createNamespace, deleteNamespace, k, kubectl, sleep, waitForAsync } from '../lib/kube.js';
 import {
   OPERATOR_NS,
@@ -130,6 +131,23 @@ describe('TraceJob end to end', { skip: !reachable && 'local cluster not running
     k(['-n', OPERATOR_NS, 'rollout', 'status', 'deploy/tracejob-operator', '--timeout=120s']);
   });
 
+  test('a target that exits mid-trace gives a partial result, not a failure', async () => {
+    workloadPod(ns, 'short-lived', ['node', '/workloads/exec-n.js', '3', '/bin/true', '--exit'], {}, 'Never');
+    waitPodReady(ns, 'short-lived');
+    createTraceJob(ns, 'partial', { target: { pod: { name: 'short-lived' } }, probe: { type: 'execs' }, duration: '60s' });
+    await waitForCondition(ns, 'partial', 'Attached');
+    const t0 = Date.now();
+    trigger(ns, 'short-lived');
+    const tj = await waitForPhase(ns, 'partial', ['Succeeded', 'Failed'], 50_000);
+    assert.ok(Date.now() - t0 < 45_000, 'stopped early instead of tracing the full 60s');
+    assert.equal(tj.status?.phase, 'Succeeded', tj.status?.message);
+    assert.equal(condition(tj, 'Succeeded')?.reason, 'CompletedPartial');
+    const { doc } = readResult(ns, tj);
+    assert.equal(doc.partial, true);
+    const byFile = new Map(tableRows(doc, 'execs by binary').map((r) => [String(r[0]), Number(r[1])]));
+    assert.equal(byFile.get('/bin/true'), 3);
+  });
+
   describe('failure modes end in Failed with a reason and leave nothing behind', () => {
     const cases: Array<{ name: string; spec: Record<string, unknown>; reason: string; message: RegExp; inNs?: () => string }> = [
       { name: 'no-such-pod', spec: { target: { pod: { name: 'ghost' } }, probe: { type: 'execs' }, duration: '5s' }, reason: 'PodNotFound', message: /ghost not found/ },
@@ -139,6 +157,17 @@ describe('TraceJob end to end', { skip: !reachable && 'local cluster not running
       { name: 'node-denied', spec: { target: { node: { name: 'tracejob-node' } }, probe: { type: 'execs' }, duration: '5s' }, reason: 'PolicyDenied', message: /nodeTargetNamespaces/ },
       { name: 'other-namespace', spec: { target: { pod: { name: 'x', namespace: 'kube-system' } }, probe: { type: 'execs' }, duration: '5s' }, reason: 'PolicyDenied', message: /does not consent/ },
     ];
+    // The rules the CRD cannot express, from the shared invalid-spec table.
+    INVALID_CASES.filter((c) => c.rejectedBy === 'operator').forEach((c, i) => {
+      test(`operator rejects: ${c.name}`, async () => {
+        createTraceJob(ns, `invalid-${i}`, c.spec as Record<string, unknown>);
+        const tj = await waitForPhase(ns, `invalid-${i}`, ['Succeeded', 'Failed'], 30_000);
+        assert.equal(tj.status?.phase, 'Failed');
+        assert.equal(condition(tj, 'Accepted')?.status, 'False');
+        assert.equal(condition(tj, 'Accepted')?.reason, 'Invalid');
+        assert.ok((tj.status?.message ?? '').includes(c.expect), `${tj.status?.message} should mention ${c.expect}`);
+      });
+    });
     for (const c of cases) {
       test(`${c.name} → ${c.reason}`, async () => {
         const created = createTraceJob(ns, c.name, c.spec);
@@ -151,6 +180,20 @@ describe('TraceJob end to end', { skip: !reachable && 'local cluster not running
         const events = k(['-n', ns, 'get', 'events', '--field-selector', `involvedObject.name=${c.name}`, '-o', 'jsonpath={.items[*].reason}']);
         assert.match(events, new RegExp(c.reason));
       });
+    }
+  });
+
+  test('a missing agent image fails fast with ImageUnavailable', async () => {
+    installOperator(['--set', 'agent.image.tag=does-not-exist']);
+    try {
+      const created = createTraceJob(ns, 'no-image', { target: { pod: { name: 'noisy' } }, probe: { type: 'execs' }, duration: '5s' });
+      const tj = await waitForPhase(ns, 'no-image', ['Succeeded', 'Failed'], 60_000);
+      assert.equal(tj.status?.phase, 'Failed');
+      assert.equal(condition(tj, 'Failed')?.reason, 'ImageUnavailable');
+      assert.match(condition(tj, 'Failed')?.message ?? '', /ErrImageNeverPull/);
+      await waitForAsync('node job removed', 20_000, () => nodeJobsOf(created.metadata.uid).length === 0);
+    } finally {
+      installOperator();
     }
   });
 

@@ -6,4 +6,6 @@ console.log(`ready: will exec ${path} ${n} times`);
 await waitForTrigger();
 for (let i = 0; i < n; i++) execFileSync(path);
 console.log('done');
+// --exit: the container ends right after its work (target-exits-mid-trace tests).
+if (process.argv.includes('--exit')) process.exit(0);
 idle();

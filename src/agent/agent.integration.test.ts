@@ -248,7 +248,7 @@ describe('agent on this host (real bpftrace)', { skip, timeout: 120_000 }, () =>
     const err = r.messages.find((m) => m.tracejob === 'error');
     assert.ok(err && err.tracejob === 'error');
     assert.equal(err.reason, 'CompileError');
-    assert.match(err.message, /ERROR: Unknown function: nosuchfn/);
+    assert.match(err.message, /^program\.bt:1:\d+-\d+: ERROR: Unknown function: nosuchfn/);
     assert.doesNotMatch(err.message, /RLIMIT_MEMLOCK/);
     assert.equal((r.termination as { reason: string }).reason, 'CompileError');
   });

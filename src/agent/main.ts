@@ -23,6 +23,7 @@ import {
   chooseMainPid,
   findLibc,
   hostMntNs,
+  hostNetNs,
   parseContainerId,
   ppidOf,
   resolveTarget,
@@ -219,6 +220,15 @@ export async function runAgent(io: AgentIO): Promise<number> {
     }
     const nodeWide = cfg.targets.length === 0;
     const filter: TargetFilter = chooseFilter(resolved, { nodeWide, hostMntNs: hostMntNs(io.procRoot) });
+    const hostNet = hostNetNs(io.procRoot);
+    const networkProbe = probe === undefined || probe.hooks.some((h) => /^(tracepoint:)?(sock|tcp|skb|net|udp|napi):/.test(h));
+    for (const t of networkProbe ? resolved : []) {
+      if (hostNet !== undefined && t.netNs === hostNet) {
+        notes.push(
+          `${t.namespace}/${t.pod} shares the node's network namespace (hostNetwork): network events matched by namespace include the node's other traffic`,
+        );
+      }
+    }
     emit({ tracejob: 'resolved', at: now(), targets: resolved });
     log(`filter mode ${filter.mode}`);
     checkTerminated();
@@ -264,6 +274,7 @@ export async function runAgent(io: AgentIO): Promise<number> {
         emit({ tracejob: 'attached', at: traceStart, ...(probes !== undefined ? { probes } : {}), tracer });
       },
       ...(aliveCheck ? { isTargetAlive: aliveCheck } : {}),
+      onDiagnostic: log,
     });
     if (terminated) handle.stop('terminated', 10_000);
     const res: RunResult = await handle.done;

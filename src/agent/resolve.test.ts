@@ -13,6 +13,7 @@ import {
   findLibc,
   libcCandidates,
   parseStatPpid,
+  parseStatState,
   parseContainerId,
   parseNsLink,
   parseProcCgroup,
@@ -180,6 +181,11 @@ describe('resolveTarget against a fake cgroup tree', () => {
 });
 
 describe('main pid, libc', () => {
+  it('parseStatState', () => {
+    assert.equal(parseStatState('1234 (sh) Z 42 1234 1234 0 -1'), 'Z');
+    assert.equal(parseStatState('1234 (a) b) S 42'), 'S');
+    assert.equal(parseStatState('x'), undefined);
+  });
   it('parseStatPpid handles comm with spaces and parens', () => {
     assert.equal(parseStatPpid('1234 (my (weird) comm) S 42 1234 1234 0 -1 4194560'), 42);
     assert.equal(parseStatPpid('garbage'), undefined);

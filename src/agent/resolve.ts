@@ -131,6 +131,12 @@ export interface ProcScanEntry {
   cgroup: ProcCgroup;
 }
 
+/** Process state letter from /proc/<pid>/stat ("Z" = zombie: exited, not yet reaped). */
+export function parseStatState(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  return close < 0 ? undefined : stat.slice(close + 2, close + 3) || undefined;
+}
+
 /** Reads /proc/<pid>/cgroup for every process (vanishing processes are skipped). */
 export function scanProc(procRoot = '/proc'): ProcScanEntry[] {
   const out: ProcScanEntry[] = [];
@@ -194,6 +200,10 @@ export function findLibc(root: string, arch: string): string | undefined {
 
 export function hostMntNs(procRoot = '/proc'): number | undefined {
   return nsInode(1, 'mnt', procRoot);
+}
+
+export function hostNetNs(procRoot = '/proc'): number | undefined {
+  return nsInode(1, 'net', procRoot);
 }
 
 /**
@@ -311,5 +321,14 @@ export function targetAlive(containerIds: string[], cgroupDirs: string[], procRo
     // Processes may have moved to a cgroup we did not know about: confirm with a scan.
   }
   const scan = scanProc(procRoot);
-  return containerIds.some((id) => pidsOfContainer(id, scan).length > 0);
+  return containerIds.some((id) =>
+    pidsOfContainer(id, scan).some((e) => {
+      // A zombie still shows its cgroup in /proc/<pid>/cgroup but is gone from cgroup.procs.
+      try {
+        return parseStatState(readFileSync(`${procRoot}/${e.pid}/stat`, 'utf8')) !== 'Z';
+      } catch {
+        return false;
+      }
+    }),
+  );
 }

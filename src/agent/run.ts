@@ -9,7 +9,7 @@
 // that printf record, which it hides from the parser. When the marker cannot be placed
 // it falls back to attached_probes plus a settle delay.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -134,6 +134,20 @@ export function isCompileError(stderr: string): boolean {
   return /ERROR: (Unknown (function|identifier|map|field)|.*not found|syntax error|invalid|Undefined)/i.test(s);
 }
 
+/** Where a process is blocked (state, wchan, kernel stack when readable), for the log. */
+function describeStuck(pid: number | undefined): string {
+  if (pid === undefined) return 'no pid';
+  const read = (f: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/${f}`, 'utf8').trim();
+    } catch {
+      return '?';
+    }
+  };
+  const state = /^State:\s*(.*)$/m.exec(read('status'))?.[1] ?? '?';
+  return `state=${state} wchan=${read('wchan')} stack=[${read('stack').split('\n').slice(0, 8).join(' | ')}]`;
+}
+
 export type StopReason = 'duration' | 'targetExited' | 'terminated' | 'tracerExited' | 'attachTimeout' | 'spawnError';
 
 export interface RunResult {
@@ -165,6 +179,8 @@ export interface RunOptions {
   /** After SIGINT, how long bpftrace may take to print its maps (ms). */
   exitGraceMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Diagnostics for stderr (e.g. where a stuck bpftrace was waiting). */
+  onDiagnostic?(message: string): void;
   /** Fallback when the attach marker cannot be placed: wait this long after attached_probes (ms). */
   settleMs?: number;
 }
@@ -219,6 +235,7 @@ export function runBpftrace(opts: RunOptions): RunHandle {
     killTimer = setTimeout(() => {
       if (!exited) {
         killed = true;
+        opts.onDiagnostic?.(`bpftrace did not exit ${graceMs} ms after SIGINT; ${describeStuck(child.pid)}; sending SIGKILL`);
         child.kill('SIGKILL');
       }
     }, graceMs);
@@ -305,7 +322,8 @@ export function runBpftrace(opts: RunOptions): RunHandle {
         probes,
         exitCode: code,
         signal,
-        stderr,
+        // Error positions name the temp file; "program.bt" reads better in a status message.
+        stderr: stderr.split(file).join('program.bt'),
         stoppedBy: stoppedBy ?? (spawnError ? 'spawnError' : 'tracerExited'),
         tracedMs: attached ? Math.max(0, end - attachedAt) : 0,
         killed,

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import type { CatalogProbeName } from '../api/probe-names.js';
 import { CATALOG } from './catalog.js';
 import { ALL_PROBES, CAPS_017, CAPS_023, SAMPLE_PARAMS, canRunBpftrace, ctxFor, findAgentRootfs, hostTracepoints, nsInode, realErrors, runBpftrace } from './test-support.js';
 import { toTraceData } from './trace-data.js';
@@ -19,7 +20,7 @@ function realFilters(): TargetFilter[] {
   const netNs = [nsInode('self', 'net')];
   const mntNs = [nsInode('self', 'mnt')];
   return [
-    { mode: 'cgroup', cgroupIds: ['1', '123456'], netNs, pids: [process.pid], mntNs },
+    { mode: 'cgroup', cgroupIds: ['123456', '654321'], netNs, pids: [process.pid], mntNs },
     { mode: 'pids', pids: [process.pid, 1], netNs, mntNs },
     { mode: 'namespace', mntNs, netNs, pids: [process.pid] },
     { mode: 'node' },
@@ -37,7 +38,7 @@ async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Prom
 
 async function checkAll(caps: NodeCapabilities, argvPrefix: string[] = []): Promise<string[]> {
   const failures: string[] = [];
-  const jobs: Array<{ name: string; filter: TargetFilter }> = [];
+  const jobs: Array<{ name: CatalogProbeName; filter: TargetFilter }> = [];
   for (const name of ALL_PROBES) {
     for (const filter of realFilters()) {
       if (CATALOG[name].scope === 'node' && filter.mode !== 'node') continue;
@@ -49,7 +50,7 @@ async function checkAll(caps: NodeCapabilities, argvPrefix: string[] = []): Prom
     const params = def.params.parse(SAMPLE_PARAMS[name] ?? {});
     const program = def.renderBpftrace(ctxFor(params, filter, caps, { mainPid: process.pid }));
     const t0 = Date.now();
-    const r = await runBpftrace(program, { argvPrefix, timeoutMs: 30000, whileAttached: () => new Promise((res) => setTimeout(res, 300)) });
+    const r = await runBpftrace(program, { argvPrefix, timeoutMs: 120000, whileAttached: () => new Promise((res) => setTimeout(res, 1000)) });
     const ms = Date.now() - t0;
     const errs = realErrors(r.stderr);
     const label = `${name} [${filter.mode}]`;

@@ -106,7 +106,8 @@ export function paramIssues(error: z.ZodError, allowed: string[]): ParamIssue[] 
       continue;
     }
     let rule = i.message;
-    if (i.code === 'invalid_type') rule = i.input === undefined ? 'is required' : `has the wrong type (${i.message})`;
+    if (i.code === 'invalid_type' && i.input === undefined) rule = 'is required';
+    else if (i.code === 'invalid_type' && /^Invalid input/.test(i.message)) rule = `has the wrong type (expected ${String(i.expected)})`;
     const field = i.path.length > 0 ? i.path.map((s) => (typeof s === 'number' ? `[${s}]` : String(s))).join('.').replace(/\.\[/g, '[') : 'params';
     out.push({ path: pathOf(i.path), message: `${field} ${rule}` });
   }
@@ -127,7 +128,7 @@ export function validateParams(name: string, params: unknown): ValidateResult {
   if (params !== undefined && params !== null && (typeof params !== 'object' || Array.isArray(params))) {
     return { ok: false, issues: [{ path: PARAMS_PATH, message: 'params must be an object' }] };
   }
-  const r = def.params.safeParse(params ?? {});
+  const r = def.params.safeParse(params ?? {}, { reportInput: true });
   if (r.success) return { ok: true, value: r.data };
   return { ok: false, issues: paramIssues(r.error, paramNames(def)) };
 }

@@ -63,7 +63,7 @@ export function endBlock(scratch: string[]): string {
 }
 
 export function program(name: string, ctx: RenderContext<unknown>, blocks: string[]): string {
-  const v = ctx.caps.bpftrace?.version ?? 'unknown';
+  const v = (ctx.caps.bpftrace?.version ?? 'unknown').replace(/^bpftrace\s*/, '');
   const head = `// tracejob probe ${name} (filter: ${ctx.filter.mode}, bpftrace ${v.replace(/[^0-9A-Za-z.+-]/g, '')})`;
   return `${[head, ...blocks.filter((b) => b !== '')].join('\n\n')}\n`;
 }

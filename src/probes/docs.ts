@@ -32,7 +32,7 @@ function typeName(s: unknown): string {
     case 'enum':
       return Object.keys(d.entries ?? {})
         .map((e) => `"${e}"`)
-        .join(' \\| ');
+        .join(' | ');
     default:
       return d.type ?? 'unknown';
   }

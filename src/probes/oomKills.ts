@@ -2,7 +2,9 @@
 // memory case; oomkill.bt), from oom:mark_victim. The tracepoint fires in the
 // context of the task that ran the OOM killer: for a container over its memory
 // limit that is a task of the same cgroup, so the target filter applies to it.
-import { block, defineProbe, tracepointsMissing } from './define.js';
+// The victim's name is not read from mark_victim's __data_loc `comm` (misread by
+// some bpftrace releases) but from the SIGKILL the OOM killer sends first.
+import { and, block, defineProbe, endBlock, tracepointsMissing } from './define.js';
 import { noParams } from './params.js';
 import type { EventSpec } from './shape.js';
 
@@ -17,6 +19,7 @@ export const OOM_EVENT: EventSpec = {
     { name: 'uid', type: 'n' },
     { name: 'oomScoreAdj', type: 'n' },
     { name: 'triggeredByPid', type: 'n' },
+    { name: 'triggeredByComm', type: 's' },
     { name: 'comm', type: 's' },
   ],
 };
@@ -27,14 +30,17 @@ export const oomKills = defineProbe({
   covers: 'OOM kill tracing (oomkill.bt); the article\'s memory-pressure cases',
   scope: 'both',
   params: noParams(),
-  hooks: ['tracepoint:oom:mark_victim'],
-  unsupported: (caps) => tracepointsMissing(caps, ['oom:mark_victim']),
+  hooks: ['tracepoint:oom:mark_victim', 'tracepoint:signal:signal_generate'],
+  unsupported: (caps) => tracepointsMissing(caps, ['oom:mark_victim', 'signal:signal_generate']),
   render: (k) => {
     const a = k.a;
     return [
+      // The OOM killer SIGKILLs the victim just before mark_victim, in the same
+      // (invoking) task: take the victim's name from signal_generate's inline comm.
+      block('tracepoint:signal:signal_generate', and(`${a('sig')} == 9`, k.target), [`  @victim_comm[${a('pid')}] = ${a('comm')};`]),
       block('tracepoint:oom:mark_victim', k.target, [
         '  @count = count();',
-        `  @by_comm[str(${a('comm')})] = count();`,
+        `  @by_comm[@victim_comm[${a('pid')}]] = count();`,
         ...k.emit(OOM_EVENT, [
           a('pid'),
           a('total_vm'),
@@ -44,9 +50,12 @@ export const oomKills = defineProbe({
           a('uid'),
           a('oom_score_adj'),
           'pid',
-          `str(${a('comm')})`,
+          'comm',
+          `@victim_comm[${a('pid')}]`,
         ]),
+        `  delete(@victim_comm[${a('pid')}]);`,
       ]),
+      endBlock(['@victim_comm']),
     ];
   },
   shape: {

@@ -1,6 +1,9 @@
 // packetSizes — tx/rx packet size histograms and stats (the article's
 // `net:net_dev_queue` / `net:netif_receive_skb` bpftrace one-liner), filtered by
 // the network namespace of the packet's device (pod traffic is on its eth0/lo).
+// The device name is read through BTF (skb->dev->name), not the tracepoint's
+// __data_loc `name`: some bpftrace releases (fixed in bpftrace PR #4238, 2025)
+// read __data_loc fields at the wrong offset.
 import { block, defineProbe, tracepointsMissing } from './define.js';
 import { noParams } from './params.js';
 import { isStats, num, toTraceData } from './trace-data.js';
@@ -19,12 +22,12 @@ export const packetSizes = defineProbe({
       block('tracepoint:net:net_dev_queue', k.skbNetns(a('skbaddr')), [
         `  @tx_size = hist(${a('len')});`,
         `  @tx_stats = stats(${a('len')});`,
-        `  @tx_by_dev[str(${a('name')})] = sum(${a('len')});`,
+        `  @tx_by_dev[((struct sk_buff *)${a('skbaddr')})->dev->name] = sum(${a('len')});`,
       ]),
       block('tracepoint:net:netif_receive_skb', k.skbNetns(a('skbaddr')), [
         `  @rx_size = hist(${a('len')});`,
         `  @rx_stats = stats(${a('len')});`,
-        `  @rx_by_dev[str(${a('name')})] = sum(${a('len')});`,
+        `  @rx_by_dev[((struct sk_buff *)${a('skbaddr')})->dev->name] = sum(${a('len')});`,
       ]),
     ];
   },

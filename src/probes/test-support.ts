@@ -98,7 +98,13 @@ export function runBpftrace(
       try {
         await opts.whileAttached?.();
       } finally {
+        // bpftrace 0.17 waits in epoll_wait without a timeout: a SIGINT that lands
+        // between attaching and entering epoll_wait only sets a flag, and a quiet
+        // program then never wakes up. Repeat the SIGINT if it has not exited after
+        // a while (not sooner: a second SIGINT while it prints its maps kills it).
         child.kill('SIGINT');
+        const again = setInterval(() => child.kill('SIGINT'), 45000);
+        child.once('close', () => clearInterval(again));
       }
     };
     child.stdout.setEncoding('utf8');
@@ -119,11 +125,15 @@ export function runBpftrace(
   });
 }
 
-/** bpftrace stderr without the harmless RLIMIT_MEMLOCK complaint. */
+/**
+ * bpftrace stderr without the harmless lines: the RLIMIT_MEMLOCK complaint, the
+ * attach marker, and stack-id lookup misses (a sample whose stack collided in the
+ * stack map; bpftrace prints "ERROR: failed to look up stack id" and goes on).
+ */
 export function realErrors(stderr: string): string {
   return stderr
     .split('\n')
-    .filter((l) => l.trim() !== '' && !l.includes('RLIMIT_MEMLOCK') && !l.includes(ATTACHED_MARKER))
+    .filter((l) => l.trim() !== '' && !l.includes('RLIMIT_MEMLOCK') && !l.includes(ATTACHED_MARKER) && !l.includes('failed to look up stack id'))
     .join('\n');
 }
 

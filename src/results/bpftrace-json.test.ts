@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createParser, parseBpftraceJson, splitKey, type MapValue, type ParsedTrace, type TraceRecord } from './bpftrace-json.js';
+import { createParser, parseBpftraceJson, printedMaps, splitKey, type MapValue, type ParsedTrace, type TraceRecord } from './bpftrace-json.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
 const parseFixture = (name: string): ParsedTrace => parseBpftraceJson(fixture(name));
@@ -222,7 +222,7 @@ test('v0.24+: top-level count, big ints as strings, spaceless keys, new types', 
   assert.equal(p.attachedProbes, 4); // last record wins
   assert.equal(p.lostEvents, 17); // `count` + `data.events` (12) and `count` only (5)
   assert.deepEqual(p.printf, ['tick 1 a"b\n']);
-  assert.deepEqual(p.maps['@big'], { kind: 'scalar', value: 18446744073709551615, exact: '18446744073709551615' });
+  assert.deepEqual(p.maps['@big'], { kind: 'scalar', value: Number('18446744073709551615'), exact: '18446744073709551615' });
   assert.deepEqual(get(p, '@bigk', 'keyed').entries, [
     { key: ['1'], value: 9007199254740992, exact: '9007199254740993' },
     { key: ['2'], value: 5 },
@@ -442,4 +442,27 @@ test('a map named __proto__ is stored as data', () => {
   const p = parseBpftraceJson('{"type": "map", "data": {"__proto__": 1}}');
   assert.deepEqual(Object.keys(p.maps), ['__proto__']);
   assert.equal(Object.getPrototypeOf(p.maps), Object.prototype);
+});
+
+test('toPrintedJson / printedMaps give back the printed shape (duplicates summed)', () => {
+  const lines = [
+    '{"type": "map", "data": {"@k": {"1,bash": 2, "2,sh": 3}}}',
+    '{"type": "map", "data": {"@s": {"\\n    f1+1\\n    f2+2\\n,bash": 1, "\\n    f1+1\\n    f2+2\\n,bash": 4}}}',
+    '{"type": "map", "data": {"@big": 18446744073709551615}}',
+    '{"type": "stats", "data": {"@a": 5, "@st": {"count": 2, "average": 3, "total": 6}}}',
+    '{"type": "hist", "data": {"@h": [{"max": -1, "count": 1}, {"min": 0, "max": 0, "count": 2}], "@hk": {"x": [{"min": 8, "count": 1}]}}}',
+    '{"type": "map", "data": {"@comm": {"1": "bash"}, "@one": "text"}}',
+  ];
+  const m = printedMaps(parseBpftraceJson(lines.join('\n')));
+  assert.deepEqual(Object.fromEntries(m), {
+    '@k': { '1,bash': 2, '2,sh': 3 },
+    '@s': { '\n    f1+1\n    f2+2\n,bash': 5 },
+    '@big': '18446744073709551615',
+    '@a': 5,
+    '@st': { count: 2, average: 3, total: 6 },
+    '@h': [{ max: -1, count: 1 }, { min: 0, max: 0, count: 2 }],
+    '@hk': { x: [{ min: 8, count: 1 }] },
+    '@comm': { '1': 'bash' },
+    '@one': 'text',
+  });
 });

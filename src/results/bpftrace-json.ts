@@ -132,7 +132,9 @@ export function createParser(options: ParserOptions = {}): TraceParser {
   };
   const messageIndex = new Map<string, TracerMessage>();
   let current: Snapshot | undefined; // the open snapshot (has ≥ 1 map)
+  // The marker text, or (fast path, printf past the cap) its JSON string literal, decoded on use.
   let pendingMarker: string | undefined;
+  let pendingMarkerLiteral: string | undefined;
   let partial = '';
 
   const addMessage = (m: Omit<TracerMessage, 'firstLine' | 'count'>, lineNo: number): void => {
@@ -159,14 +161,23 @@ export function createParser(options: ParserOptions = {}): TraceParser {
   const addMarker = (text: string): void => {
     if (current) current = undefined; // a marker after maps closes the snapshot
     pendingMarker = text.trim();
+    pendingMarkerLiteral = undefined;
   };
 
   const addMap = (name: string, value: MapValue): void => {
     if (current && Object.prototype.hasOwnProperty.call(current.maps, name)) current = undefined;
     if (!current) {
       current = { maps: {} };
+      if (pendingMarkerLiteral !== undefined) {
+        try {
+          pendingMarker = (JSON.parse(pendingMarkerLiteral) as string).trim();
+        } catch {
+          pendingMarker = undefined;
+        }
+      }
       if (pendingMarker !== undefined) current.marker = pendingMarker;
       pendingMarker = undefined;
+      pendingMarkerLiteral = undefined;
       out.snapshots.push(current);
       if (out.snapshots.length > maxSnapshots) {
         out.snapshots.shift();
@@ -210,6 +221,30 @@ export function createParser(options: ParserOptions = {}): TraceParser {
     if (line.length === 0 || isBlank(line)) {
       current = undefined; // v0.17 prints blank lines before the exit dump: a snapshot boundary
       return;
+    }
+    // Fast path for the bulk of a stream: `{"type": "printf", "data": "…"}`.
+    const literal = printfLiteral(line);
+    if (literal !== undefined) {
+      if (out.printf.length >= maxPrintf && !onRecord) {
+        // Past the cap nothing keeps the text: count it, decode only if it becomes a marker.
+        out.records++;
+        out.printfDropped++;
+        current = undefined;
+        pendingMarker = undefined;
+        pendingMarkerLiteral = literal;
+        return;
+      }
+      let text: unknown;
+      try {
+        text = JSON.parse(literal);
+      } catch {
+        text = undefined;
+      }
+      if (typeof text === 'string') {
+        out.records++;
+        handle({ type: 'printf', text, source: 'printf' }, lineNo);
+        return;
+      }
     }
     const records = readLine(line, lineNo, parseWarning);
     if (records === undefined) return;
@@ -255,6 +290,17 @@ export function createParser(options: ParserOptions = {}): TraceParser {
     },
     result: () => out,
   };
+}
+
+const PRINTF_PREFIXES = ['{"type": "printf", "data": "', '{"type":"printf","data":"'];
+
+/** The JSON string literal of a canonical printf record line, or undefined. */
+function printfLiteral(line: string): string | undefined {
+  if (line.charCodeAt(line.length - 1) !== 0x7d || line.charCodeAt(line.length - 2) !== 0x22) return undefined;
+  for (const prefix of PRINTF_PREFIXES) {
+    if (line.startsWith(prefix)) return line.slice(prefix.length - 1, -1);
+  }
+  return undefined;
 }
 
 function isBlank(line: string): boolean {
@@ -424,24 +470,43 @@ function mapValue(v: JValue): MapValue {
   if (!(v instanceof JObject)) return { kind: 'other', entries: [{ key: [], value: toPlain(v) as PlainJson }] };
 
   const rawKeys = v.keys;
-  const numbers: Array<{ value: number; exact?: string } | undefined> = v.values.map(numeric);
-  if (numbers.every((x) => x !== undefined)) {
+  const vals = v.values;
+  // Plain numbers need no wrapper; only big/string numbers carry an `exact`.
+  const values: number[] = new Array<number>(vals.length);
+  let exacts: Array<string | undefined> | undefined;
+  let allNumeric = true;
+  for (let i = 0; i < vals.length; i++) {
+    const x = vals[i];
+    if (typeof x === 'number') {
+      values[i] = x;
+      continue;
+    }
+    const n = numeric(x as JValue);
+    if (n === undefined) {
+      allNumeric = false;
+      break;
+    }
+    values[i] = n.value;
+    if (n.exact !== undefined) (exacts ??= [])[i] = n.exact;
+  }
+  if (allNumeric) {
     const keys = splitKeys(rawKeys);
     if (keys.some((k) => k.stacks.length > 0)) {
       const entries: StackEntry[] = keys.map((k, i) => ({
-        frames: k.stacks.flat(),
+        frames: k.stacks.length === 1 ? (k.stacks[0] as string[]) : k.stacks.flat(),
         stacks: k.stacks,
         key: k.parts,
-        value: (numbers[i] as { value: number }).value,
+        value: values[i] as number,
       }));
       return { kind: 'stack', entries };
     }
-    const entries: KeyedEntry[] = keys.map((k, i) => {
-      const x = numbers[i] as { value: number; exact?: string };
-      const e: KeyedEntry = { key: k.parts, value: x.value };
-      if (x.exact !== undefined) e.exact = x.exact;
-      return e;
-    });
+    const entries: KeyedEntry[] = new Array<KeyedEntry>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const e: KeyedEntry = { key: (keys[i] as SplitKey).parts, value: values[i] as number };
+      const exact = exacts?.[i];
+      if (exact !== undefined) e.exact = exact;
+      entries[i] = e;
+    }
     return { kind: 'keyed', entries };
   }
   const keys = splitKeys(rawKeys).map(flatKey);
@@ -599,18 +664,20 @@ export interface SplitKey {
   all: string[];
 }
 
+const NO_STACKS: string[][] = [];
+
 /**
  * Splits one printed map key. `"4674,bash"` → parts ["4674","bash"];
  * `"\n    f1+3\n    f2+9\n,bash"` → stacks [["f1+3","f2+9"]], parts ["bash"].
  */
 export function splitKey(raw: string): SplitKey {
+  if (raw.indexOf('\n') < 0) {
+    const p = raw.indexOf(',') < 0 ? [raw] : raw.split(',');
+    return { parts: p, stacks: NO_STACKS, all: p };
+  }
   const parts: string[] = [];
   const stacks: string[][] = [];
   const all: string[] = [];
-  if (raw.indexOf('\n') < 0) {
-    const p = raw.split(',');
-    return { parts: p, stacks, all: p };
-  }
   let i = 0;
   for (;;) {
     if (raw.charCodeAt(i) === 0x0a) {
@@ -688,4 +755,79 @@ function splitKeys(rawKeys: string[]): SplitKey[] {
 
 function flatKey(k: SplitKey): MapKey {
   return k.all;
+}
+
+// ---------------------------------------------------------------------------
+// Back to the printed shape
+
+/**
+ * A map value in bpftrace's printed JSON shape (`{"4674,bash": 1}`, bucket
+ * arrays, `{"count","average","total"}`), for code written against raw
+ * `-f json` data. Duplicate keys are summed; stack keys are re-printed the
+ * v0.17 way (`"\n    frame\n"`); big integers come back as their exact digits.
+ */
+export function toPrintedJson(v: MapValue): unknown {
+  const obj = (pairs: Array<[string, unknown]>, sum: boolean): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of pairs) {
+      const prev = Object.prototype.hasOwnProperty.call(out, k) ? out[k] : undefined;
+      const next = sum && typeof prev === 'number' && typeof val === 'number' ? prev + val : val;
+      Object.defineProperty(out, k, { value: next, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  const stats = (s: StatsValue): unknown =>
+    s.count === undefined && s.total === undefined ? s.average : { count: s.count, average: s.average, total: s.total };
+  switch (v.kind) {
+    case 'scalar':
+      return v.exact ?? v.value;
+    case 'keyed':
+      return obj(
+        v.entries.map((e) => [e.key.join(','), e.exact ?? e.value]),
+        true,
+      );
+    case 'hist':
+      return v.buckets.map((b) => ({ ...b }));
+    case 'keyedHist':
+      return obj(
+        v.hists.map((h) => [h.key.join(','), h.buckets.map((b) => ({ ...b }))]),
+        false,
+      );
+    case 'stats':
+      return stats(v);
+    case 'keyedStats':
+      return obj(
+        v.entries.map((e) => [e.key.join(','), stats(e)]),
+        false,
+      );
+    case 'stack':
+      return obj(
+        v.entries.map((e) => {
+          const stacks = e.stacks.map((s) => `\n${s.map((f) => `    ${f}\n`).join('')}`);
+          return [[...stacks, ...e.key].join(','), e.value];
+        }),
+        true,
+      );
+    case 'tseries': {
+      const pts = (s: { points: TimeSeriesPoint[] }): unknown => s.points.map((p) => ({ interval_start: p.intervalStart, value: p.value }));
+      if (v.series.length === 1 && v.series[0]?.key.length === 0) return pts(v.series[0]);
+      return obj(
+        v.series.map((s) => [s.key.join(','), pts(s)]),
+        false,
+      );
+    }
+    case 'other':
+      if (v.entries.length === 1 && v.entries[0]?.key.length === 0) return v.entries[0].value;
+      return obj(
+        v.entries.map((e) => [e.key.join(','), e.value]),
+        false,
+      );
+  }
+}
+
+/** Every map of a parse in the printed shape (see {@link toPrintedJson}), e.g. for src/probes/trace-data.ts. */
+export function printedMaps(parsed: ParsedTrace): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const [name, v] of Object.entries(parsed.maps)) out.set(name, toPrintedJson(v));
+  return out;
 }

@@ -413,7 +413,8 @@ export function buildResultDocument(parsed: ParsedTrace, o: BuildOptions): Resul
 }
 
 function keyColumns(arity: number): string[] {
-  if (arity <= 1) return ['key'];
+  if (arity <= 0) return [];
+  if (arity === 1) return ['key'];
   return Array.from({ length: arity }, (_, i) => `key${i + 1}`);
 }
 
@@ -552,22 +553,28 @@ function largest(lo: number, hi: number, ok: (n: number) => boolean): number {
 
 const NOTE_RESERVE = 1024;
 
+/** What the first, gentle round keeps at least (the second round goes to zero). */
+export const FIT_FLOORS = { events: 100, tableRows: 20, foldedStacks: 200, reportLines: 200 } as const;
+
 /**
- * Makes the ConfigMap data fit `limitBytes` (keys + values, UTF-8). Cuts, in
- * this order, only as much as needed: (1) `raw` from result.json; (2) events;
- * (3) table rows (every table to the same top-k); (4) flame graph: the SVG copy
- * inside result.json, then the narrowest frames of `*.svg` files, then the file;
- * (5) the lightest folded stacks; (6) the tail of `report.txt`; (7) whole files
- * other than result.json, largest first; (8) result.json reduced to its header.
- * Each cut is listed in `truncated` and noted in result.json's `notes`. The
- * result never exceeds the limit (with an absurdly small limit it is empty).
+ * Makes the ConfigMap data fit `limitBytes` (keys + values, UTF-8), cutting only
+ * as much as needed, in this order: (1) `raw` from result.json; (2) events;
+ * (3) table rows (every table to the same top-k); (4) the flame graph: the SVG
+ * copy inside result.json, then the narrowest frames of `*.svg` files; (5) the
+ * lightest folded stacks (`*.folded` and result.json's copy); (6) the tail of
+ * `report.txt`. Steps 2–6 run twice: first down to {@link FIT_FLOORS} (so a
+ * big report does not wipe out every event), then down to nothing (an SVG that
+ * cannot fit is dropped). Then (7) whole files other than result.json, largest
+ * first; (8) result.json reduced to its header. Every cut is listed in
+ * `truncated` (in order) and noted in result.json's `notes`. The result never
+ * exceeds the limit; with an absurdly small one it is empty.
  */
 export function fitConfigMap(input: Record<string, string>, limitBytes = DEFAULT_CONFIGMAP_LIMIT): FitResult {
   const files: Record<string, string> = { ...input };
-  const truncated: string[] = [];
-  if (filesSize(files) <= limitBytes) return { files, truncated };
+  if (filesSize(files) <= limitBytes) return { files, truncated: [] };
 
   const DOC = 'result.json';
+  const REPORT = 'report.txt';
   let doc: Record<string, unknown> | undefined;
   let indent: number | undefined;
   if (files[DOC] !== undefined) {
@@ -582,112 +589,122 @@ export function fitConfigMap(input: Record<string, string>, limitBytes = DEFAULT
       doc = undefined;
     }
   }
-  const serialize = (d: Record<string, unknown>): string => JSON.stringify(d, null, indent);
   const budget = limitBytes - (doc ? NOTE_RESERVE : 0);
   const fits = (): boolean => filesSize(files) <= budget;
   const writeDoc = (): void => {
-    if (doc) files[DOC] = serialize(doc);
+    if (doc) files[DOC] = JSON.stringify(doc, null, indent);
+  };
+  // Cut messages in step order; texts are computed at the end (a step may cut in both rounds).
+  const STEPS = ['raw', 'events', 'tables', 'svg-doc', 'svg', 'folded', 'report'];
+  const cuts = new Map<string, { rank: number; msg: () => string }>();
+  const cut = (id: string, msg: () => string): void => {
+    if (!cuts.has(id)) cuts.set(id, { rank: STEPS.indexOf(id.split(':')[0] as string), msg });
   };
 
   // (1) raw
   if (doc && doc['raw'] !== undefined && !fits()) {
     delete doc['raw'];
     writeDoc();
-    truncated.push('result.json: dropped raw tracer output');
+    cut('raw', () => 'result.json: dropped raw tracer output');
   }
 
-  // (2) events
-  if (doc && Array.isArray(doc['events']) && doc['events'].length > 0 && !fits()) {
-    const all = doc['events'] as unknown[];
-    const dropped0 = typeof doc['eventsDropped'] === 'number' ? doc['eventsDropped'] : 0;
-    const apply = (n: number): void => {
-      doc!['events'] = all.slice(0, n);
-      doc!['eventsDropped'] = dropped0 + (all.length - n);
-      writeDoc();
-    };
-    const keep = Math.max(0, largest(0, all.length, (n) => (apply(n), fits())));
-    apply(keep);
-    truncated.push(`result.json: events cut from ${all.length} to ${keep}`);
-  }
-
-  // (3) tables
-  if (doc && Array.isArray(doc['tables']) && !fits()) {
-    const tables = doc['tables'] as Array<Record<string, unknown>>;
-    const orig = tables.map((t) => (Array.isArray(t['rows']) ? (t['rows'] as unknown[]) : []));
-    const origTrunc = tables.map((t) => t['truncated'] === true);
-    const maxRows = Math.max(0, ...orig.map((r) => r.length));
-    if (maxRows > 0) {
-      const apply = (k: number): void => {
-        tables.forEach((t, i) => {
-          const rows = orig[i] as unknown[];
-          t['rows'] = rows.slice(0, k);
-          if (t['totalRows'] === undefined) t['totalRows'] = rows.length;
-          t['truncated'] = origTrunc[i] || rows.length > k;
-        });
-        writeDoc();
-      };
-      const keep = Math.max(0, largest(0, maxRows, (k) => (apply(k), fits())));
-      apply(keep);
-      truncated.push(`result.json: tables cut to ${keep} rows each`);
-    }
-  }
-
-  // (4) flame graph
+  const events = doc && Array.isArray(doc['events']) ? (doc['events'] as unknown[]) : [];
+  const dropped0 = doc && typeof doc['eventsDropped'] === 'number' ? doc['eventsDropped'] : 0;
+  let eventsKept = events.length;
+  const tables = doc && Array.isArray(doc['tables']) ? (doc['tables'] as Array<Record<string, unknown>>) : [];
+  const tableRows = tables.map((t) => (Array.isArray(t['rows']) ? (t['rows'] as unknown[]) : []));
+  const tableTrunc = tables.map((t) => t['truncated'] === true);
+  const maxRows = Math.max(0, ...tableRows.map((r) => r.length));
+  let rowsKept = maxRows;
   const stacks = doc && doc['stacks'] && typeof doc['stacks'] === 'object' ? (doc['stacks'] as Record<string, unknown>) : undefined;
-  if (stacks && typeof stacks['svg'] === 'string' && !fits()) {
-    delete stacks['svg'];
+  const foldedFiles = Object.keys(files).filter((k) => k.endsWith('.folded') || k === 'folded.txt');
+  const docFolded = stacks && typeof stacks['folded'] === 'string' ? (stacks['folded'] as string) : undefined;
+  const foldedSource = parseFolded(docFolded ?? (foldedFiles[0] !== undefined ? (files[foldedFiles[0]] as string) : ''));
+  const byWeight = [...foldedSource].sort((a, b) => b.count - a.count || (a.frames.join(';') < b.frames.join(';') ? -1 : 1));
+  let stacksKept = byWeight.length;
+  const reportLines = files[REPORT] !== undefined ? (files[REPORT] as string).split('\n') : [];
+  let reportKept = reportLines.length;
+
+  const applyEvents = (n: number): void => {
+    doc!['events'] = events.slice(0, n);
+    doc!['eventsDropped'] = dropped0 + (events.length - n);
     writeDoc();
-    truncated.push('result.json: dropped the embedded flame graph SVG');
-  }
-  for (const name of Object.keys(files).filter((k) => k.endsWith('.svg')).sort()) {
-    if (fits()) break;
-    const svg = files[name] as string;
-    const room = budget - (filesSize(files) - bytes(name) - bytes(svg));
-    const shrunk = room > 0 ? shrinkFlameGraph(svg, room) : undefined;
-    if (shrunk !== undefined && shrunk !== svg) {
-      files[name] = shrunk;
-      truncated.push(`${name}: narrow frames dropped`);
-    } else if (shrunk === undefined) {
-      delete files[name];
-      truncated.push(`${name}: dropped`);
+  };
+  const applyRows = (k: number): void => {
+    tables.forEach((t, i) => {
+      const rows = tableRows[i] as unknown[];
+      t['rows'] = rows.slice(0, k);
+      if (t['totalRows'] === undefined) t['totalRows'] = rows.length;
+      t['truncated'] = tableTrunc[i] || rows.length > k;
+    });
+    writeDoc();
+  };
+  const applyStacks = (n: number): void => {
+    const kept = byWeight.slice(0, n).sort((a, b) => (a.frames.join(';') < b.frames.join(';') ? -1 : 1));
+    const text = formatFolded(kept);
+    for (const f of foldedFiles) if (files[f] !== undefined) files[f] = text;
+    if (stacks && docFolded !== undefined) {
+      stacks['folded'] = text;
+      writeDoc();
+    }
+  };
+  const marker = '... (report truncated to fit the ConfigMap)';
+  const applyReport = (n: number): void => {
+    files[REPORT] = n >= reportLines.length ? reportLines.join('\n') : `${reportLines.slice(0, n).join('\n')}\n${marker}\n`;
+  };
+
+  for (const round of [1, 2] as const) {
+    const floor = (n: number): number => (round === 1 ? n : 0);
+    // (2) events
+    if (doc && !fits() && eventsKept > floor(FIT_FLOORS.events)) {
+      const lo = Math.min(eventsKept, floor(FIT_FLOORS.events));
+      eventsKept = Math.max(lo, largest(lo, eventsKept, (n) => (applyEvents(n), fits())));
+      applyEvents(eventsKept);
+      cut('events', () => `result.json: events cut from ${events.length} to ${eventsKept}`);
+    }
+    // (3) tables
+    if (doc && !fits() && rowsKept > floor(FIT_FLOORS.tableRows)) {
+      const lo = Math.min(rowsKept, floor(FIT_FLOORS.tableRows));
+      rowsKept = Math.max(lo, largest(lo, rowsKept, (k) => (applyRows(k), fits())));
+      applyRows(rowsKept);
+      cut('tables', () => `result.json: tables cut to ${rowsKept} rows each`);
+    }
+    // (4) flame graph
+    if (stacks && typeof stacks['svg'] === 'string' && !fits()) {
+      delete stacks['svg'];
+      writeDoc();
+      cut('svg-doc', () => 'result.json: dropped the embedded flame graph SVG');
+    }
+    for (const name of Object.keys(files).filter((k) => k.endsWith('.svg')).sort()) {
+      if (fits()) break;
+      const svg = files[name] as string;
+      const room = budget - (filesSize(files) - bytes(name) - bytes(svg));
+      const shrunk = room > 0 ? shrinkFlameGraph(svg, room) : undefined;
+      if (shrunk !== undefined) {
+        files[name] = shrunk;
+        cut(`svg:${name}`, () => (files[name] === undefined ? `${name}: dropped` : `${name}: narrow frames dropped`));
+      } else if (round === 2) {
+        delete files[name];
+        cut(`svg:${name}`, () => `${name}: dropped`);
+      }
+    }
+    // (5) folded stacks
+    if (!fits() && stacksKept > floor(FIT_FLOORS.foldedStacks) && (foldedFiles.length > 0 || docFolded !== undefined)) {
+      const lo = Math.min(stacksKept, floor(FIT_FLOORS.foldedStacks));
+      stacksKept = Math.max(lo, largest(lo, stacksKept, (n) => (applyStacks(n), fits())));
+      applyStacks(stacksKept);
+      cut('folded', () => `stacks: kept the ${stacksKept} heaviest of ${byWeight.length} folded stacks`);
+    }
+    // (6) report.txt tail
+    if (files[REPORT] !== undefined && !fits() && reportKept > floor(FIT_FLOORS.reportLines)) {
+      const lo = Math.min(reportKept, floor(FIT_FLOORS.reportLines));
+      reportKept = Math.max(lo, largest(lo, reportKept, (n) => (applyReport(n), fits())));
+      applyReport(reportKept);
+      if (round === 2 && !fits()) delete files[REPORT];
+      cut('report', () => (files[REPORT] === undefined ? `${REPORT}: dropped` : `${REPORT}: cut to ${reportKept} lines`));
     }
   }
-
-  // (5) folded stacks (own file and the copy in result.json)
-  const foldedFiles = Object.keys(files).filter((k) => k.endsWith('.folded') || k === 'folded.txt');
-  if (!fits() && (foldedFiles.length > 0 || (stacks && typeof stacks['folded'] === 'string'))) {
-    const texts = new Map<string, string>();
-    for (const f of foldedFiles) texts.set(f, files[f] as string);
-    const docFolded = stacks && typeof stacks['folded'] === 'string' ? (stacks['folded'] as string) : undefined;
-    const source = parseFolded(docFolded ?? (foldedFiles[0] !== undefined ? (files[foldedFiles[0]] as string) : ''));
-    const byWeight = [...source].sort((a, b) => b.count - a.count || (a.frames.join(';') < b.frames.join(';') ? -1 : 1));
-    const apply = (n: number): void => {
-      const kept = byWeight.slice(0, n).sort((a, b) => (a.frames.join(';') < b.frames.join(';') ? -1 : 1));
-      const text = formatFolded(kept);
-      for (const f of foldedFiles) files[f] = text;
-      if (stacks && docFolded !== undefined) {
-        stacks['folded'] = text;
-        writeDoc();
-      }
-    };
-    const keep = Math.max(0, largest(0, byWeight.length, (n) => (apply(n), fits())));
-    apply(keep);
-    truncated.push(`stacks: kept the ${keep} heaviest of ${byWeight.length} folded stacks`);
-  }
-
-  // (6) report.txt tail
-  const REPORT = 'report.txt';
-  if (files[REPORT] !== undefined && !fits()) {
-    const lines = (files[REPORT] as string).split('\n');
-    const marker = '... (report truncated to fit the ConfigMap)';
-    const apply = (n: number): void => {
-      files[REPORT] = n >= lines.length ? lines.join('\n') : `${lines.slice(0, n).join('\n')}\n${marker}\n`;
-    };
-    const keep = Math.max(0, largest(0, lines.length - 1, (n) => (apply(n), fits())));
-    apply(keep);
-    if (!fits()) delete files[REPORT];
-    truncated.push(files[REPORT] === undefined ? `${REPORT}: dropped` : `${REPORT}: cut to ${keep} lines`);
-  }
+  const truncated = [...cuts.values()].sort((a, b) => a.rank - b.rank).map((c) => c.msg());
 
   // (7) other files, largest first
   while (!fits()) {

@@ -153,7 +153,8 @@ test('flame graph: escaping, labels cut to fit, deterministic colours, min width
   // The long name does not fit 279.72 px at 12px/char*0.59: cut with "..".
   const label = /<text x="[0-9.]+" y="[0-9.]+">(std[^<]*)<\/text>/.exec(svg)?.[1] ?? '';
   assert.ok(label.endsWith('..'), label);
-  assert.ok(label.length <= Math.floor((279.72 - 6) / (12 * 0.59)) + 10); // entities lengthen the raw text a little
+  // floor((279.72 - 6) / (12 · 0.59)) = 38 characters, counted unescaped.
+  assert.equal(label.replace(/&(lt|gt|amp|quot|apos);/g, '_').length, 38);
   assert.equal(frameColor('vfs_read'), frameColor('vfs_read'));
   assert.match(frameColor('vfs_read'), /^rgb\(\d+,\d+,\d+\)$/);
   assert.equal(renderFlameGraph(SAMPLE), renderFlameGraph(formatFolded(SAMPLE)));
