@@ -8,7 +8,7 @@ import { resultConfigMapName, LABELS, MANAGER } from './names.js';
 import { API_VERSION, KIND } from '../api/tracejob.js';
 import { fitConfigMap, headline, ResultDocumentSchema, type ResultDocument } from '../results/document.js';
 import { renderReport } from '../results/report.js';
-import { mergeDocuments } from './merge.js';
+import { mergeDocuments } from '../results/merge.js';
 
 export interface NodeResult {
   node: string;

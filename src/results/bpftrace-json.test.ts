@@ -161,10 +161,7 @@ test('v0.17 kstack map: frames split, trimmed, innermost first; empty stack kept
   assert.equal(m.entries[0]?.frames.length, 14);
   assert.equal(m.entries[0]?.frames[13], 'entry_SYSCALL_64_after_hwframe+118');
   const empty = m.entries.filter((e) => e.frames.length === 0);
-  assert.deepEqual(
-    empty.map((e) => e.value),
-    [290],
-  );
+  assert.deepEqual(empty, [{ frames: [], stacks: [[]], key: [], value: 290 }]);
 });
 
 test('v0.17 ustack + comm: duplicate JSON keys are all kept (JSON.parse would lose samples)', () => {
@@ -319,6 +316,24 @@ test('splitKey', () => {
     const k = splitKey(raw);
     assert.deepEqual([k.parts, k.stacks], [parts, stacks], JSON.stringify(raw));
   }
+});
+
+test('empty stacks in stack maps: "" and ",comm" keys', () => {
+  const p = parseBpftraceJson(
+    [
+      '{"type": "map", "data": {"@u": {"\\n    f1+1\\n,bash": 1, ",bash": 2, ",": 3}}}',
+      '{"type": "map", "data": {"@ku": {"\\n    k1\\n,\\n    u1\\n": 1, ",\\n    u2\\n": 2}}}',
+    ].join('\n'),
+  );
+  assert.deepEqual(get(p, '@u', 'stack').entries, [
+    { frames: ['f1+1'], stacks: [['f1+1']], key: ['bash'], value: 1 },
+    { frames: [], stacks: [[]], key: ['bash'], value: 2 },
+    { frames: [], stacks: [[]], key: [''], value: 3 },
+  ]);
+  assert.deepEqual(get(p, '@ku', 'stack').entries, [
+    { frames: ['k1', 'u1'], stacks: [['k1'], ['u1']], key: [], value: 1 },
+    { frames: ['u2'], stacks: [[], ['u2']], key: [], value: 2 },
+  ]);
 });
 
 test('keys with a comma inside a string part are folded back to the map arity', () => {

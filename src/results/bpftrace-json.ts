@@ -37,9 +37,14 @@
  *   `printf`/`time` text seen before its first map. `maps` holds the latest value
  *   per map name (so a map printed by an interval probe and then cleared keeps
  *   its last non-empty dump: bpftrace prints nothing for empty maps).
+ * - Messages: `errorf`, `runtime_error` and `print_error` go to `errors`;
+ *   `helper_error` (bpftrace itself reports these as warnings), `warnf` and this
+ *   parser's own `parse` findings go to `warnings`.
  * - Bounded memory for long-running streams: printf records (`maxPrintf`),
  *   snapshots (`maxSnapshots`, oldest dropped), unknown records and distinct
- *   messages are capped; identical messages are counted, not repeated.
+ *   messages are capped; identical messages are counted, not repeated. Past
+ *   `maxPrintf` (and with no `onRecord`), canonical printf lines are counted
+ *   without being decoded — the fast path that keeps long event streams cheap.
  */
 import { JBigNumber, JObject, type JValue, parseLoose, toPlain } from './json-loose.js';
 import type {
@@ -492,6 +497,7 @@ function mapValue(v: JValue): MapValue {
   if (allNumeric) {
     const keys = splitKeys(rawKeys);
     if (keys.some((k) => k.stacks.length > 0)) {
+      alignEmptyStacks(keys);
       const entries: StackEntry[] = keys.map((k, i) => ({
         frames: k.stacks.length === 1 ? (k.stacks[0] as string[]) : k.stacks.flat(),
         stacks: k.stacks,
@@ -662,6 +668,8 @@ export interface SplitKey {
   stacks: string[][];
   /** All parts in order; stacks as frames joined with `;`. */
   all: string[];
+  /** Per entry of `all`: whether it is a stack (absent when the key has no stack). */
+  kinds?: Array<'stack' | 'part'>;
 }
 
 const NO_STACKS: string[][] = [];
@@ -678,6 +686,7 @@ export function splitKey(raw: string): SplitKey {
   const parts: string[] = [];
   const stacks: string[][] = [];
   const all: string[] = [];
+  const kinds: Array<'stack' | 'part'> = [];
   let i = 0;
   for (;;) {
     if (raw.charCodeAt(i) === 0x0a) {
@@ -697,12 +706,14 @@ export function splitKey(raw: string): SplitKey {
       const frames = splitFrames(raw.slice(i, stop));
       stacks.push(frames);
       all.push(frames.join(';'));
+      kinds.push('stack');
       if (stop >= raw.length) break;
       i = stop + 1; // skip ','
       if (i > raw.length) break;
       if (i === raw.length) {
         parts.push('');
         all.push('');
+        kinds.push('part');
         break;
       }
       continue;
@@ -711,6 +722,7 @@ export function splitKey(raw: string): SplitKey {
     const part = comma < 0 ? raw.slice(i) : raw.slice(i, comma);
     parts.push(part);
     all.push(part);
+    kinds.push('part');
     if (comma < 0) break;
     i = comma + 1;
     if (i === raw.length) {
@@ -719,7 +731,7 @@ export function splitKey(raw: string): SplitKey {
       break;
     }
   }
-  return { parts, stacks, all };
+  return stacks.length > 0 ? { parts, stacks, all, kinds } : { parts, stacks, all };
 }
 
 /** Splits a printed stack into frames: newline-separated, trimmed, empty lines dropped. */
@@ -740,7 +752,7 @@ export function splitFrames(stack: string): string[] {
 function splitKeys(rawKeys: string[]): SplitKey[] {
   const keys = rawKeys.map(splitKey);
   let arity = Infinity;
-  for (const k of keys) arity = Math.min(arity, k.parts.length);
+  for (const k of keys) arity = Math.min(arity, k.all.length);
   if (!Number.isFinite(arity)) return keys;
   for (const k of keys) {
     if (k.parts.length > arity && k.stacks.length === 0) {
@@ -751,6 +763,33 @@ function splitKeys(rawKeys: string[]): SplitKey[] {
     }
   }
   return keys;
+}
+
+/**
+ * In a map keyed by stacks, an empty stack prints as an empty part (`""` for
+ * `@[kstack]` sampled in user mode, `",bash"` for `@[ustack, comm]`). Using the
+ * key with the most stacks as the layout, such empty parts become empty stacks.
+ */
+function alignEmptyStacks(keys: SplitKey[]): void {
+  let template: SplitKey | undefined;
+  for (const k of keys) if (k.kinds && (!template || k.stacks.length > template.stacks.length)) template = k;
+  const layout = template?.kinds;
+  if (!layout) return;
+  for (const k of keys) {
+    if (k.stacks.length === (template as SplitKey).stacks.length || k.all.length !== layout.length) continue;
+    const kinds = k.kinds ?? k.all.map(() => 'part' as const);
+    if (!layout.every((want, i) => want === kinds[i] || (want === 'stack' && k.all[i] === ''))) continue;
+    const stacks: string[][] = [];
+    const parts: string[] = [];
+    let si = 0;
+    layout.forEach((want, i) => {
+      if (want === 'stack') stacks.push(kinds[i] === 'stack' ? (k.stacks[si++] as string[]) : []);
+      else parts.push(k.all[i] as string);
+    });
+    k.stacks = stacks;
+    k.parts = parts;
+    k.kinds = [...layout];
+  }
 }
 
 function flatKey(k: SplitKey): MapKey {

@@ -82,7 +82,7 @@ export const TableSchema = z
     /** Rows before capping to top-N. */
     totalRows: z.number().int().optional(),
     truncated: z.boolean().default(false),
-    /** Sum of the value column over the rows not shown (top-N "others"). */
+    /** Sum of the value column over the rows not shown (top-N "others"). The value column is `count` when there is one, else the last numeric column. */
     others: z.number().optional(),
     /** Sum of the value column over all rows. */
     total: z.number().optional(),
@@ -348,13 +348,19 @@ export function buildResultDocument(parsed: ParsedTrace, o: BuildOptions): Resul
         const arity = sorted[0]?.key.length ?? 1;
         const rows = sorted.slice(0, topNCount > 0 ? topNCount : undefined);
         const full = v.entries.some((e) => e.count !== undefined);
-        doc.tables.push({
+        const table: DocTable = {
           name: label,
           columns: cols ?? [...keyColumns(arity), ...(full ? ['count', 'average', 'total'] : ['average'])],
           rows: rows.map((e) => (full ? [...e.key, e.count ?? null, e.average, e.total ?? null] : [...e.key, e.average])),
           totalRows: sorted.length,
           truncated: rows.length < sorted.length,
-        });
+        };
+        if (full) {
+          // total/others of the `count` column (what a headline sums).
+          table.total = sorted.reduce((a, e) => a + (e.count ?? 0), 0);
+          table.others = sorted.slice(rows.length).reduce((a, e) => a + (e.count ?? 0), 0);
+        }
+        doc.tables.push(table);
         break;
       }
       case 'stack':
@@ -382,7 +388,8 @@ export function buildResultDocument(parsed: ParsedTrace, o: BuildOptions): Resul
   }
 
   if (stackEntries.length > 0) {
-    const folded = foldStacks(stackEntries);
+    // Non-stack key parts (`@[ustack, comm]`) become root frames: one tower per comm.
+    const folded = foldStacks(stackEntries, { keyAsRoot: true });
     doc.stacks = { folded: formatFolded(folded), samples: totalSamples(folded) };
     if (o.flamegraph) {
       const fo = typeof o.flamegraph === 'object' ? o.flamegraph : {};
@@ -433,9 +440,12 @@ function clip(s: string, max = HEADLINE_MAX): string {
   return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
 }
 
+/** The column a headline sums: `count` when the table has one, else the last numeric column. */
 function tableValueIndex(t: DocTable): number {
   const first = t.rows[0];
   if (!first) return -1;
+  const c = t.columns.findIndex((name, i) => /^count$/i.test(name) && typeof first[i] === 'number');
+  if (c >= 0) return c;
   for (let i = first.length - 1; i >= 0; i--) if (typeof first[i] === 'number') return i;
   return -1;
 }
@@ -458,13 +468,15 @@ export function headline(input: ResultDocument | ResultDocumentInput): string {
     line = `n=${s.count}${s.p99 !== undefined ? ` p99=${formatValue(s.p99, h.unit)}` : ''}`;
   }
   if (!line) {
-    const t = (doc.tables ?? []).find((x) => x.rows.length > 0);
+    // A table of averages has no meaningful total: prefer count/sum tables.
+    const t = (doc.tables ?? []).find((x) => x.rows.length > 0 && !/^(avg|average|mean)$/i.test(x.columns[tableValueIndex(x)] ?? ''));
     if (t) {
       const vi = tableValueIndex(t);
       const first = t.rows[0] ?? [];
       if (vi >= 0) {
-        const total = t.total ?? t.rows.reduce((a, r) => a + (typeof r[vi] === 'number' ? (r[vi] as number) : 0), 0) + (t.others ?? 0);
-        const key = first.slice(0, vi).map(String).join(' ') || '-';
+        const summed = t.rows.reduce((a, r) => a + (typeof r[vi] === 'number' ? (r[vi] as number) : 0), 0) + (t.others ?? 0);
+        const total = t.total ?? summed;
+        const key = first.filter((c) => typeof c === 'string').join(' ') || '-';
         line = `${total} ${t.name}, top: ${key}(${String(first[vi])})`;
         if (line.length > HEADLINE_MAX) {
           const room = HEADLINE_MAX - `${total} ${t.name}, top: (${String(first[vi])})`.length;
