@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash hack/setup.sh
 eval "$(bash e2e/cluster/cluster.sh env)"
+# The cluster's own lifecycle: down leaves nothing behind, up comes back, a second up is a no-op.
+bash e2e/cluster/selftest.sh
 npm test

@@ -16,13 +16,16 @@ import type { NodeCapabilities, TargetFilter } from './types.js';
 
 const skip = canRunBpftrace();
 
+// Compile checks need valid ids, not matching ones: the target filters select
+// (almost) nothing, so profile probes do not spend their exit symbolising every
+// process on the host (bpftrace 0.17 can take > 45 s for that).
 function realFilters(): TargetFilter[] {
   const netNs = [nsInode('self', 'net')];
-  const mntNs = [nsInode('self', 'mnt')];
+  const mntNs = [4026530000];
   return [
-    { mode: 'cgroup', cgroupIds: ['123456', '654321'], netNs, pids: [process.pid], mntNs },
-    { mode: 'pids', pids: [process.pid, 1], netNs, mntNs },
-    { mode: 'namespace', mntNs, netNs, pids: [process.pid] },
+    { mode: 'cgroup', cgroupIds: ['123456', '654321'], netNs, pids: [1], mntNs },
+    { mode: 'pids', pids: [1], netNs, mntNs },
+    { mode: 'namespace', mntNs, netNs, pids: [1] },
     { mode: 'node' },
   ];
 }
@@ -90,6 +93,11 @@ describe('bpftrace compile check (agent image rootfs, bpftrace 0.23)', { skip: s
     try {
       for (const m of ['proc', 'sys', 'dev', 'sys/kernel/tracing']) {
         const target = `${root}/${m}`;
+        // Already set up (someone else's mounts): use them, leave them alone.
+        if (m === 'proc' && existsSync(`${target}/self`)) continue;
+        if (m === 'sys' && existsSync(`${target}/kernel`)) continue;
+        if (m === 'dev' && existsSync(`${target}/null`)) continue;
+        if (m === 'sys/kernel/tracing' && existsSync(`${target}/events`)) continue;
         if (!existsSync(target)) mkdirSync(target, { recursive: true });
         const src = `/${m}`;
         const r = spawnSync('mount', ['--bind', src, target]);

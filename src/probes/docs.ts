@@ -91,6 +91,15 @@ export function renderProbeDocs(): string {
     }
   }
   lines.push(
+    '## Output conventions',
+    '',
+    '- Programs run with `-f json` until SIGINT; `END` clears scratch maps (start times, pending paths) so only result maps print.',
+    '- Latencies are recorded in µs (`hist()` in bpftrace 0.17 is wrong for values >= 2^31); histogram maps are named `@…_us`.',
+    '- Events are printed as tab-separated lines `EV<TAB>kind<TAB>field…`, numbers first and free text (comm, paths) last, capped at `maxEvents` by an `@events` counter. Not JSON: a comm or path may contain quotes; bpftrace escapes the whole printf record in its own JSON, and the shaper splits on tabs (a tab inside the last text field is kept; a tab inside an earlier one — only comm — would shift it).',
+    '- Map keys never use string literals (bpftrace 0.17 miscompiles some); per-item keys are indexes into the params (e.g. `syscallLatency`).',
+    '- Tracepoint `__data_loc` strings are avoided (some bpftrace releases read them at the wrong offset): names come from BTF or other tracepoints.',
+    '- bpftrace 0.17 uses `args->field`, 0.19+ `args.field`; the renderer picks by the node\'s bpftrace version.',
+    '',
     '## Custom programs (`bpftrace`)',
     '',
     'Policy-gated. The program is passed through unchanged except for placeholders, substituted with validated target data:',

@@ -137,8 +137,13 @@ export function realErrors(stderr: string): string {
     .join('\n');
 }
 
-/** A debootstrap'd agent rootfs with bpftrace (the 0.23.2 image), if one exists on this machine. */
+/**
+ * A debootstrap'd agent rootfs with bpftrace (the 0.23.2 image), if one exists on
+ * this machine: $TRACEJOB_AGENT_ROOTFS, else /var/cache/tracejob/*rootfs*.
+ */
 export function findAgentRootfs(): string | undefined {
+  const env = process.env['TRACEJOB_AGENT_ROOTFS'];
+  if (env && existsSync(`${env}/usr/bin/bpftrace`)) return env;
   const base = '/var/cache/tracejob';
   if (!existsSync(base)) return undefined;
   const cands: string[] = [];
