@@ -65,6 +65,11 @@ describe('kubectl-tracejob against the cluster', { skip: !reachable && 'local cl
     const probes = JSON.parse(r.stdout) as Array<{ name: string; scope: string; params: unknown[] }>;
     assert.equal(probes.length, 28);
     assert.ok(probes.some((p) => p.name === 'cpuProfile' && p.params.length === 3));
+    // Node support from the operator's capability reports (one per node that ran a trace).
+    const nodes = plugin(['probes', 'execs', '--nodes', '-o', 'json']);
+    assert.equal(nodes.code, 0, nodes.stderr);
+    const support = (JSON.parse(nodes.stdout) as { nodes: Record<string, string> }).nodes;
+    for (const [node, v] of Object.entries(support)) assert.equal(v, 'yes', `execs on ${node}`);
   });
 
   test('run with a bad param exits 2 and creates nothing', () => {

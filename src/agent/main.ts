@@ -30,10 +30,14 @@ import {
   targetAlive,
 } from './resolve.js';
 import { cleanStderr, isCompileError, runBpftrace, type RunHandle, type RunResult } from './run.js';
+import { chooseBackend } from '../systemtap/backend.js';
+import { SYSTEMTAP_RENDERERS, hasSystemtapScript, systemtapNotes } from '../systemtap/catalog.js';
+import { classifyStapError, renderCustomStap, stapArgs } from '../systemtap/custom.js';
 import type { ProbeDefinition, RenderContext, TargetFilter } from '../probes/types.js';
 import {
   buildDocument,
   createParser,
+  createStapParser,
   getProbe,
   parseKfreeSkbReasons,
   renderCustomProgram,
@@ -157,13 +161,12 @@ export async function runAgent(io: AgentIO): Promise<number> {
     for (const w of caps.host.warnings) log(`preflight: ${w}`);
     checkTerminated();
 
+    // SystemTap asked for explicitly: fail fast (before any /proc scan) when no stap runtime can work here.
     const wantsStap = cfg.backend === 'systemtap' || cfg.probe.type === 'systemtap';
     if (wantsStap) {
-      const blockers = systemtapBlockers(caps);
-      const why = blockers.length > 0 ? blockers.join('; ') : 'this agent does not implement the SystemTap backend yet';
-      throw new AgentExit(AGENT_EXIT.unsupported, `SystemTap cannot run on node ${cfg.nodeName}: ${why}`);
-    }
-    if (!caps.bpftrace) {
+      const blockers = systemtapBlockers(caps, cfg.probe.type === 'systemtap' ? 'any' : 'module');
+      if (blockers.length > 0) throw new AgentExit(AGENT_EXIT.unsupported, `SystemTap cannot run on node ${cfg.nodeName}: ${blockers.join('; ')}`);
+    } else if (!caps.bpftrace && (cfg.backend === 'bpftrace' || cfg.probe.type === 'bpftrace')) {
       throw new AgentExit(AGENT_EXIT.preflightFailed, caps.host.bpftraceError ?? 'bpftrace is not available');
     }
 
@@ -187,14 +190,20 @@ export async function runAgent(io: AgentIO): Promise<number> {
       if (probe.scope === 'pod' && nodeWide) {
         throw new AgentExit(AGENT_EXIT.invalidConfig, `probe ${probe.name} needs a pod target`);
       }
-      const missing = probe.unsupported(caps, params);
-      if (missing !== undefined) {
-        throw new AgentExit(
-          AGENT_EXIT.unsupported,
-          `probe ${probe.name} needs ${missing}, which node ${cfg.nodeName} (kernel ${caps.kernel}) does not provide`,
-        );
-      }
     }
+
+    // 3b. Backend: bpftrace when the probe's hooks exist here, SystemTap when only it can run the probe.
+    const choice = chooseBackend({ type: cfg.probe.type, ...(probe ? { definition: probe } : {}), params }, caps, cfg.backend);
+    if ('unsupported' in choice) {
+      // No bpftrace and no SystemTap path either: the node/image is broken (PreflightFailed, as before).
+      const stapCould = probe !== undefined && hasSystemtapScript(probe.name) && systemtapBlockers(caps, 'module').length === 0;
+      if (!caps.bpftrace && !wantsStap && !stapCould) {
+        throw new AgentExit(AGENT_EXIT.preflightFailed, caps.host.bpftraceError ?? 'bpftrace is not available');
+      }
+      throw new AgentExit(AGENT_EXIT.unsupported, choice.unsupported.split('this node (').join(`node ${cfg.nodeName} (`));
+    }
+    const backend = choice.backend;
+    log(`backend ${backend} (${choice.why})`);
 
     // 4. Resolve
     const resolved: ResolvedTarget[] = [];
@@ -250,24 +259,56 @@ export async function runAgent(io: AgentIO): Promise<number> {
       ...(dropReasons.size > 0 ? { dropReasons } : {}),
     };
     let program: string;
+    let guru = false;
     try {
-      program = probe ? probe.renderBpftrace(ctx) : renderCustomProgram(cfg.probe.program ?? '', ctx);
+      if (backend === 'systemtap') {
+        if (probe) {
+          const render = SYSTEMTAP_RENDERERS[probe.name];
+          if (!render) throw new Error(`probe ${probe.name} has no SystemTap script`);
+          program = render(ctx);
+          notes.push(...systemtapNotes(ctx));
+        } else {
+          const r = renderCustomStap(cfg.probe.program ?? '', ctx, {
+            guruRequested: cfg.probe.params['guru'] === true,
+            guruAllowed: cfg.guruAllowed === true,
+          });
+          program = r.script;
+          guru = r.guru;
+        }
+      } else {
+        program = probe ? probe.renderBpftrace(ctx) : renderCustomProgram(cfg.probe.program ?? '', ctx);
+      }
     } catch (e) {
       const name = (e as Error).name;
-      const code = name === 'CustomProgramError' ? AGENT_EXIT.invalidConfig : AGENT_EXIT.unsupported;
+      const code = name === 'CustomProgramError' || name === 'GuruDenied' ? AGENT_EXIT.invalidConfig : AGENT_EXIT.unsupported;
       throw new AgentExit(code, `cannot render ${cfg.probe.type} for this target: ${(e as Error).message}`);
     }
     log(`program:\n${program}`);
 
     // 6. Run
-    const parser = createParser({ maxPrintf: Math.max(1000, cfg.maxEvents * 2) });
+    const stap = backend === 'systemtap';
+    const parserOptions = { maxPrintf: Math.max(1000, cfg.maxEvents * 2) };
+    const parser = stap ? createStapParser(parserOptions) : createParser(parserOptions);
     let traceStart: string | undefined;
-    const tracer = { name: 'bpftrace', version: caps.bpftrace.version };
+    const tracer = stap ? { name: 'systemtap', version: caps.host.stapVersion ?? 'unknown' } : { name: 'bpftrace', version: caps.bpftrace?.version ?? 'unknown' };
+    const tracerName = tracer.name;
     const aliveCheck = nodeWide ? undefined : () => targetAlive(containerIds, cgroupDirs, io.procRoot);
     handle = runBpftrace({
       program,
       durationSeconds: cfg.durationSeconds,
       bpftracePath: caps.host.bpftracePath,
+      ...(stap
+        ? {
+            tracer: {
+              path: 'stap',
+              fileName: 'program.stp',
+              markerInProgram: true,
+              args: (file: string) => stapArgs(file, { guru, runtime: choice.runtime ?? 'module' }),
+            },
+            // stap compiles a kernel module before attaching: allow for it.
+            attachTimeoutMs: 300_000,
+          }
+        : {}),
       onLine: (line) => parser.push(line),
       onAttached: (probes) => {
         traceStart = now();
@@ -280,19 +321,24 @@ export async function runAgent(io: AgentIO): Promise<number> {
     const res: RunResult = await handle.done;
     handle = undefined;
     log(
-      `bpftrace exited code=${res.exitCode} signal=${res.signal} stoppedBy=${res.stoppedBy} traced=${res.tracedMs}ms` +
-        (res.stderr ? `\nbpftrace stderr:\n${cleanStderr(res.stderr, 8192)}` : ''),
+      `${tracerName} exited code=${res.exitCode} signal=${res.signal} stoppedBy=${res.stoppedBy} traced=${res.tracedMs}ms` +
+        (res.stderr ? `\n${tracerName} stderr:\n${cleanStderr(res.stderr, 8192)}` : ''),
     );
 
     if (!res.attached) {
-      if (res.spawnError) throw new AgentExit(AGENT_EXIT.tracerFailed, `cannot start bpftrace: ${res.spawnError}`);
+      if (res.spawnError) throw new AgentExit(AGENT_EXIT.tracerFailed, `cannot start ${tracerName}: ${res.spawnError}`);
+      if (stap && res.stoppedBy !== 'terminated' && res.stoppedBy !== 'attachTimeout') {
+        const c = classifyStapError(res.stderr);
+        const err = c.summary || `stap exited with code ${res.exitCode ?? res.signal} before attaching`;
+        throw new AgentExit(c.kind === 'compile' ? AGENT_EXIT.compileError : c.kind === 'environment' ? AGENT_EXIT.unsupported : AGENT_EXIT.tracerFailed, err);
+      }
       if (res.stoppedBy === 'terminated') {
         throw new AgentExit(AGENT_EXIT.tracerFailed, `agent received ${terminated ?? 'a signal'} before the tracer attached`);
       }
       if (res.stoppedBy === 'attachTimeout') {
-        throw new AgentExit(AGENT_EXIT.tracerFailed, `bpftrace did not attach in time: ${cleanStderr(res.stderr) || 'no output'}`);
+        throw new AgentExit(AGENT_EXIT.tracerFailed, `${tracerName} did not attach in time: ${cleanStderr(res.stderr) || 'no output'}`);
       }
-      const err = cleanStderr(res.stderr) || `bpftrace exited with code ${res.exitCode ?? res.signal} before attaching`;
+      const err = cleanStderr(res.stderr) || `${tracerName} exited with code ${res.exitCode ?? res.signal} before attaching`;
       if (isCompileError(res.stderr)) throw new AgentExit(AGENT_EXIT.compileError, err);
       throw new AgentExit(AGENT_EXIT.tracerFailed, err);
     }
@@ -317,7 +363,7 @@ export async function runAgent(io: AgentIO): Promise<number> {
         if (res.exitCode !== 0) {
           partial = true;
           code = AGENT_EXIT.tracerFailed;
-          message = `bpftrace exited with ${res.exitCode ?? res.signal} after ${tracedS}s: ${cleanStderr(res.stderr) || 'no error output'}`;
+          message = `${tracerName} exited with ${res.exitCode ?? res.signal} after ${tracedS}s: ${cleanStderr(res.stderr) || 'no error output'}`;
           notes.push(message);
         } else if (res.tracedMs < cfg.durationSeconds * 1000 - 500) {
           notes.push(`the program exited by itself after ${tracedS}s`);
@@ -328,7 +374,7 @@ export async function runAgent(io: AgentIO): Promise<number> {
     }
     if (res.killed) {
       partial = true;
-      notes.push('bpftrace did not exit within the grace period after SIGINT and was killed; maps may be missing');
+      notes.push(`${tracerName} did not exit within the grace period after SIGINT and was killed; maps may be missing`);
     }
 
     let shaped;

@@ -5,6 +5,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { arch as nodeArch, release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import type { NodeCapabilities } from '../probes/types.js';
+import { hostVmlinuxCandidates, parseOsRelease } from '../systemtap/debuginfo.js';
 
 // ---------------------------------------------------------------------------
 // Pure parsers
@@ -193,15 +194,69 @@ export interface HostFacts {
   stap: boolean;
   kernelConfig: 'proc' | 'boot' | 'none';
   warnings: string[];
+  // --- capability-report facts (optional so older fixtures/tests still type-check) ---
+  /** Kernel lockdown mode from /sys/kernel/security/lockdown ("none" also when the LSM is not built in). */
+  lockdown?: LockdownMode;
+  /** `stap -V` version, when stap is installed. */
+  stapVersion?: string;
+  /** Kernel debuginfo (DWARF vmlinux) on this host, and whether debuginfod is configured. */
+  debuginfo?: { present: boolean; vmlinux?: string; debuginfod: boolean };
+  /** /etc/os-release fields the debuginfo resolver needs (ID, ID_LIKE, VERSION_ID, VERSION_CODENAME). */
+  os?: { id: string; idLike: string[]; versionId?: string; codename?: string; prettyName?: string };
+}
+
+export type LockdownMode = 'none' | 'integrity' | 'confidentiality' | 'unknown';
+
+/**
+ * /sys/kernel/security/lockdown ("[none] integrity confidentiality") → the selected mode.
+ * When the file is absent: "none" if the kernel config says the lockdown LSM is not
+ * built in, else "unknown" (securityfs not mounted / not readable).
+ */
+export function parseLockdown(text: string | undefined, config?: ReadonlyMap<string, string>): LockdownMode {
+  if (text !== undefined) {
+    const m = /\[(none|integrity|confidentiality)\]/.exec(text);
+    if (m) return m[1] as LockdownMode;
+    const t = text.trim();
+    if (t === 'none' || t === 'integrity' || t === 'confidentiality') return t;
+    return 'unknown';
+  }
+  if (config && config.size > 0) {
+    const lsm = config.get('CONFIG_SECURITY_LOCKDOWN_LSM');
+    if (lsm === undefined || lsm === 'n') return 'none';
+  }
+  return 'unknown';
+}
+
+/** "Systemtap translator/driver (version 4.8/0.188, Debian version 4.8-2)" → "4.8". */
+export function parseStapVersion(text: string): string | undefined {
+  return /Systemtap translator\/driver \(version ([0-9][0-9A-Za-z.+~-]*)/.exec(text)?.[1]?.replace(/\/.*$/, '');
+}
+
+/**
+ * Which SystemTap runtimes could work here. Pure.
+ * - module (default runtime): stap + loadable modules + the kernel build tree
+ *   (kernel.function probes also need debuginfo: see `debuginfo` in the report).
+ * - bpf (stapbpf, `--runtime=bpf`): stap + CAP_SYS_RESOURCE to raise RLIMIT_MEMLOCK.
+ */
+export function stapRuntimes(caps: Pick<AgentCapabilities, 'kernel' | 'host'>): { module: boolean; bpf: boolean } {
+  const h = caps.host;
+  return { module: h.stap && h.modules && h.kernelBuildTree, bpf: h.stap && h.canRaiseMemlock };
 }
 
 export interface AgentCapabilities extends NodeCapabilities {
   host: HostFacts;
 }
 
-/** Why SystemTap cannot run here (empty when nothing is known to block it). Pure. */
-export function systemtapBlockers(caps: Pick<AgentCapabilities, 'kernel' | 'host'>): string[] {
+/**
+ * Why SystemTap cannot run here (empty when nothing is known to block it). Pure.
+ * `need: 'any'` (default): empty when either runtime works. `need: 'module'`: the
+ * catalog scripts print @hist_log tables and loop in `end`, which stapbpf cannot do,
+ * so they need the module runtime; the stapbpf blocker is still listed for context.
+ */
+export function systemtapBlockers(caps: Pick<AgentCapabilities, 'kernel' | 'host'>, need: 'any' | 'module' = 'any'): string[] {
   const h = caps.host;
+  const rt = stapRuntimes(caps);
+  if (need === 'any' ? rt.module || rt.bpf : rt.module) return [];
   const out: string[] = [];
   if (!h.stap) out.push('stap is not installed in the agent image');
   if (!h.modules) {
@@ -300,6 +355,23 @@ export function bpftraceVersion(bpftracePath: string): { version?: TracerVersion
   return { version: v };
 }
 
+/** The host's root filesystem as seen from a hostPID pod (the same root when run on the host). */
+const HOST_ROOT = '/proc/1/root';
+
+function stapVersion(): string | undefined {
+  const r = spawnSync('stap', ['-V'], { encoding: 'utf8', timeout: 15_000 });
+  if (r.error) return undefined;
+  return parseStapVersion(`${r.stdout}\n${r.stderr}`);
+}
+
+/** Kernel debuginfo on this host: the DWARF vmlinux where distros put it; debuginfod from the env. */
+function hostDebuginfo(kernel: string, env: NodeJS.ProcessEnv): NonNullable<HostFacts['debuginfo']> {
+  const vmlinux = hostVmlinuxCandidates(kernel)
+    .flatMap((p) => [p, `${HOST_ROOT}${p}`])
+    .find((p) => existsSync(p));
+  return { present: vmlinux !== undefined, ...(vmlinux ? { vmlinux } : {}), debuginfod: (env['DEBUGINFOD_URLS'] ?? '').trim() !== '' };
+}
+
 function which(cmd: string): boolean {
   const path = process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   return path.split(':').some((dir) => dir && existsSync(`${dir}/${cmd}`));
@@ -343,7 +415,8 @@ export function preflight(opts: PreflightOptions = {}): AgentCapabilities {
     tracefsMounted: tfs.mounted,
     cgroup,
     modules,
-    kernelBuildTree: existsSync(`/lib/modules/${kernel}/build/Makefile`) || existsSync(`/lib/modules/${kernel}/build/include`),
+    // The agent's own root, or the host's seen through /proc/1/root (hostPID: the node's init).
+    kernelBuildTree: ['', HOST_ROOT].some((r) => existsSync(`${r}/lib/modules/${kernel}/build/Makefile`) || existsSync(`${r}/lib/modules/${kernel}/build/include`)),
     canRaiseMemlock: hasCap(capEff, CAP_SYS_RESOURCE),
     memlockBytes: memlock?.soft,
     bpftracePath,
@@ -351,7 +424,16 @@ export function preflight(opts: PreflightOptions = {}): AgentCapabilities {
     stap: which('stap'),
     kernelConfig: source,
     warnings,
+    lockdown: parseLockdown(readText('/sys/kernel/security/lockdown'), config),
+    debuginfo: hostDebuginfo(kernel, process.env),
   };
+  if (host.stap) {
+    const v = stapVersion();
+    if (v !== undefined) host.stapVersion = v;
+  }
+  // The node's OS, not the agent image's: /proc/1/root is the host root under hostPID.
+  const osText = readText(`${HOST_ROOT}/etc/os-release`) ?? readText('/etc/os-release') ?? readText('/usr/lib/os-release');
+  if (osText !== undefined) host.os = parseOsRelease(osText);
   if (t === undefined) warnings.push('tracefs is not available: tracepoint, kprobe and uprobe probes cannot attach');
   if (!btf) warnings.push('no BTF at /sys/kernel/btf/vmlinux: struct casts and kfunc probes are unavailable');
 

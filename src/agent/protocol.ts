@@ -32,6 +32,12 @@ export const AgentConfig = z.object({
   maxEvents: z.number().int().min(0).default(1000),
   /** Empty for node-wide targets. */
   targets: z.array(AgentTarget),
+  /**
+   * SystemTap guru mode (`stap -g`: embedded C, mutating probes) is allowed for this run.
+   * Set by the operator only when spec.probe.params.guru is true AND the TraceJob's
+   * namespace is in policy.systemtapGuruNamespaces. Absent (older operators) = not allowed.
+   */
+  guruAllowed: z.boolean().optional(),
 });
 export type AgentConfig = z.input<typeof AgentConfig>;
 

@@ -183,6 +183,12 @@ export interface RunOptions {
   onDiagnostic?(message: string): void;
   /** Fallback when the attach marker cannot be placed: wait this long after attached_probes (ms). */
   settleMs?: number;
+  /**
+   * Another tracer (SystemTap): its binary, argv for the program file, the file name
+   * shown in errors, and whether the program prints the attach marker itself.
+   * Default: bpftrace `-f json <file>` with the marker injected into BEGIN.
+   */
+  tracer?: { path: string; args: (file: string) => string[]; fileName: string; markerInProgram: boolean };
 }
 
 export interface RunHandle {
@@ -194,11 +200,15 @@ export interface RunHandle {
 
 export function runBpftrace(opts: RunOptions): RunHandle {
   const dir = mkdtempSync(join(tmpdir(), 'tracejob-'));
-  const file = join(dir, 'program.bt');
-  const marked = injectAttachMarker(opts.program);
+  const fileName = opts.tracer?.fileName ?? 'program.bt';
+  const file = join(dir, fileName);
+  const marked: { program: string; injected: 'new' | 'existing' | 'none' } = opts.tracer?.markerInProgram
+    ? { program: opts.program, injected: 'existing' }
+    : injectAttachMarker(opts.program);
   writeFileSync(file, marked.program.endsWith('\n') ? marked.program : `${marked.program}\n`);
 
-  const child = spawn(opts.bpftracePath ?? 'bpftrace', ['-f', 'json', file], {
+  const argv = opts.tracer ? opts.tracer.args(file) : ['-f', 'json', file];
+  const child = spawn(opts.tracer?.path ?? opts.bpftracePath ?? 'bpftrace', argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env ?? process.env,
   });
@@ -323,7 +333,7 @@ export function runBpftrace(opts: RunOptions): RunHandle {
         exitCode: code,
         signal,
         // Error positions name the temp file; "program.bt" reads better in a status message.
-        stderr: stderr.split(file).join('program.bt'),
+        stderr: stderr.split(file).join(fileName),
         stoppedBy: stoppedBy ?? (spawnError ? 'spawnError' : 'tracerExited'),
         tracedMs: attached ? Math.max(0, end - attachedAt) : 0,
         killed,

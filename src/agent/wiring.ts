@@ -5,6 +5,7 @@ import { renderCustomProgram, shapeCustom } from '../probes/custom.js';
 import { parseKfreeSkbReasons } from '../probes/kfree-skb-reasons.js';
 import type { ProbeDefinition, RenderContext, ShapedResult } from '../probes/types.js';
 import { createParser, type TraceParser } from '../results/bpftrace-json.js';
+import { createStapParser } from '../results/stap-hist.js';
 import {
   buildResultDocument,
   headline as documentHeadline,
@@ -15,7 +16,7 @@ import {
 import type { ParsedTrace } from '../results/types.js';
 import type { ResolvedTarget } from './protocol.js';
 
-export { renderCustomProgram, shapeCustom, parseKfreeSkbReasons, createParser, type TraceParser, type ParsedTrace };
+export { renderCustomProgram, shapeCustom, parseKfreeSkbReasons, createParser, createStapParser, type TraceParser, type ParsedTrace };
 
 export function getProbe(name: string): ProbeDefinition<unknown> | undefined {
   return catalogGetProbe(name) as ProbeDefinition<unknown> | undefined;

@@ -64,6 +64,10 @@ class FakeClient implements TraceJobClient {
   async podLog(_ns: string, name: string): Promise<string> {
     return `log of ${name}`;
   }
+  nodeReportTexts: string[] = [];
+  async nodeReports(): Promise<string[]> {
+    return this.nodeReportTexts;
+  }
 }
 
 function harness(options: { tty?: boolean } = {}) {
@@ -256,6 +260,23 @@ describe('kubectl-tracejob commands', () => {
     assert.match(h.out.stdout, /thresholdMs \(number, default 10\): report operations at least this slow/);
     assert.equal(await runCli(['probes', 'nosuch'], h.io), EXIT.usage);
     assert.equal(h.connects(), 0);
+  });
+
+  test('probes --nodes: which node can run which probe', async () => {
+    const h = harness();
+    assert.equal(await runCli(['probes', '--nodes'], h.io), EXIT.ok);
+    assert.match(h.out.stdout, /No node capability reports in tracejob-system yet/);
+    const report = { node: 'n1', reportedAt: iso(-60_000), kernel: '6.1.0', btf: true, tracefs: true, kprobes: false, kfunc: false, uprobes: false, perfEvents: true, cgroupVersion: 'v2', backends: ['bpftrace'], bpftrace: '0.23.2' };
+    h.client.nodeReportTexts = [JSON.stringify(report), JSON.stringify({ ...report, node: 'n2', uprobes: true, perfEvents: false }), 'not json'];
+    h.out.stdout = '';
+    assert.equal(await runCli(['probes', '--nodes'], h.io), EXIT.ok);
+    assert.match(h.out.stdout, /^n1 +6\.1\.0 +0\.23\.2 +yes +no +no +yes +v2 +60s ago$/m);
+    assert.match(h.out.stdout, /^dnsLatency +no: uprobes +yes$/m);
+    assert.match(h.out.stdout, /^cpuProfile +yes +no: perfEvents$/m);
+    assert.match(h.out.stdout, /^execs +yes +yes$/m);
+    h.out.stdout = '';
+    assert.equal(await runCli(['probes', 'dnsLatency', '--nodes', '-o', 'json'], h.io), EXIT.ok);
+    assert.deepEqual((JSON.parse(h.out.stdout) as { nodes: Record<string, string> }).nodes, { n1: 'no: uprobes', n2: 'yes' });
   });
 
   test('delete, describe and logs', async () => {

@@ -14,6 +14,7 @@ import type { ConnectOptions, TraceJobClient } from './client.js';
 import { CliError, EXIT, describeError, usageError, type ExitCode } from './errors.js';
 import { describeTraceJob, eventsTable, traceJobTable } from './format.js';
 import { probeCatalog, probesTable, type ProbeInfo } from './probes.js';
+import { CAPABILITY_LABEL, nodesText, parseNodeReport, supportMatrix, type NodeReport } from './nodes.js';
 import { buildTraceJob, toManifest } from './spec.js';
 import { waitForTraceJob } from './wait.js';
 
@@ -258,13 +259,30 @@ export function buildProgram(io: CliIO, setExit: (code: ExitCode) => void): Comm
   // ---- probes ---------------------------------------------------------------------
   program
     .command('probes')
-    .description('List the probe catalog: name, scope, parameters with defaults, summary')
+    .description('List the probe catalog: name, scope, parameters with defaults, summary; --nodes: which nodes can run each')
     .argument('[name]', 'show one probe in detail')
+    .option('--nodes', "also show which nodes support each probe (from the operator's node capability reports)")
     .addOption(outputOption(['json', 'yaml', 'wide']))
-    .action((name: string | undefined, o: { output?: string }) => {
+    .action(async (name: string | undefined, o: { output?: string; nodes?: boolean }, cmd: Command) => {
       const all = probeCatalog();
       const list = name === undefined ? all : all.filter((p) => p.name === name);
       if (name !== undefined && list.length === 0) throw usageError(`unknown probe "${name}" (known: ${all.map((p) => p.name).join(', ')})`);
+      if (o.nodes) {
+        const opNs = globals(cmd).operatorNamespace;
+        const reports = (await kube(cmd).nodeReports(opNs, CAPABILITY_LABEL)).map(parseNodeReport).filter((r): r is NodeReport => r !== undefined);
+        if (o.output === 'json' || o.output === 'yaml') {
+          const matrix = new Map(supportMatrix(reports).map((m) => [m.probe, m.nodes]));
+          const withNodes = list.map((p) => ({ ...p, nodes: matrix.get(p.name) ?? {} }));
+          print(io, name === undefined ? withNodes : withNodes[0], o.output);
+          return;
+        }
+        if (reports.length === 0) {
+          io.stdout.write(`No node capability reports in ${opNs} yet (the operator writes one per node when a trace runs there).\n`);
+          return;
+        }
+        io.stdout.write(nodesText(reports, io.now()));
+        return;
+      }
       if (o.output === 'json' || o.output === 'yaml') {
         print(io, name === undefined ? list : list[0], o.output);
         return;

@@ -6,6 +6,7 @@ import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
 import { Kube, loadKubeConfig } from '../k8s/client.js';
 import { NotFoundError, wrapApi } from '../k8s/errors.js';
 import { LABELS } from '../controller/names.js';
+import { CliError, EXIT } from './errors.js';
 import type { EventRow } from './format.js';
 
 export interface AgentPod {
@@ -31,6 +32,8 @@ export interface TraceJobClient {
   /** Agent pods of a TraceJob (label tracing.tracejob.dev/uid) in the operator namespace. */
   agentPods(operatorNamespace: string, uid: string): Promise<AgentPod[]>;
   podLog(namespace: string, name: string): Promise<string>;
+  /** report.json of the node capability ConfigMaps in the operator namespace. */
+  nodeReports(operatorNamespace: string, labelSelector: string): Promise<string[]>;
 }
 
 export interface ConnectOptions {
@@ -49,8 +52,17 @@ export class KubeTraceJobClient implements TraceJobClient {
   private readonly kube: Kube;
 
   constructor(options: ConnectOptions = {}) {
-    const kc = loadKubeConfig(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {});
-    if (options.context) kc.setCurrentContext(options.context);
+    let kc;
+    try {
+      kc = loadKubeConfig(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {});
+      if (options.context) {
+        if (!kc.getContextObject(options.context)) throw new Error(`context "${options.context}" not found`);
+        kc.setCurrentContext(options.context);
+      }
+    } catch (e) {
+      throw new CliError(`cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(e as Error).message}`, EXIT.api);
+    }
+    if (!kc.getCurrentCluster()) throw new CliError('the kubeconfig has no current cluster (set a context, or use --kubeconfig/--context)', EXIT.api);
     this.defaultNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
     this.kube = new Kube(kc);
   }
@@ -114,5 +126,10 @@ export class KubeTraceJobClient implements TraceJobClient {
 
   podLog(namespace: string, name: string): Promise<string> {
     return this.kube.readPodLog(namespace, name, { tailLines: 2000 });
+  }
+
+  async nodeReports(operatorNamespace: string, labelSelector: string): Promise<string[]> {
+    const res = await wrapApi(this.kube.core.listNamespacedConfigMap({ namespace: operatorNamespace, labelSelector }));
+    return res.items.map((cm) => cm.data?.['report.json']).filter((t): t is string => typeof t === 'string');
   }
 }

@@ -16,10 +16,12 @@ import { checkNamespaceConsent, checkSpecPolicy } from './policy.js';
 import { groupByNode, labelSelectorString, resolvePodTarget, type ResolvedPodTarget } from './targets.js';
 import { validateSpec } from './validate.js';
 import { desiredNodeJob } from './node-job.js';
-import { FINALIZER, nodeJobName } from './names.js';
+import { FINALIZER, LABELS, nodeJobName } from './names.js';
 import { observeNodeJob, latestMessages, type NodeJobVerdict } from './job-status.js';
 import { buildResultConfigMap, type NodeResult } from './collect.js';
 import type { TraceJobPort } from './port.js';
+import { capabilityConfigMap, shouldWriteReport } from './capabilities.js';
+import { guruAllowedFor } from '../systemtap/policy.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -86,9 +88,12 @@ export class TraceJobReconciler {
   private async startRun(tj: TraceJob, generation: number): Promise<ReconcileResult> {
     const { port, config, log } = this.deps;
     const now = this.now().toISOString();
-    // Editing the spec starts a new run: anything left from the old one goes.
+    // Editing the spec starts a new run: anything left from an older one goes.
+    // Only other generations: a stale cache may bring us here after this
+    // generation's jobs were created, and they must survive.
     for (const job of await port.listNodeJobs(tj.metadata.uid)) {
-      if (job.metadata?.name) await port.deleteJob(job.metadata.name);
+      const jobGeneration = job.metadata?.labels?.[LABELS.generation];
+      if (job.metadata?.name && jobGeneration !== String(generation)) await port.deleteJob(job.metadata.name);
     }
     const base: TraceJobStatus = { observedGeneration: generation, conditions: [], timing: { accepted: now } };
 
@@ -174,6 +179,8 @@ export class TraceJobReconciler {
         topN: spec.output.topN,
         maxEvents: spec.output.maxEvents,
         targets: targets.map((t) => ({ pod: t.pod, namespace: t.namespace, container: t.container, containerID: t.containerID })),
+        // SystemTap guru mode (-g) only when requested AND allowed by policy.systemtapGuruNamespaces (issue 6).
+        ...(guruAllowedFor(tj.metadata.namespace, spec, config.policy) ? { guruAllowed: true } : {}),
       };
       const job = desiredNodeJob({ traceJob: agentConfig.traceJob, node, agentConfig, durationSeconds, config });
       const created = await port.createJob(job);
@@ -230,6 +237,12 @@ export class TraceJobReconciler {
         messages = decodeLog(await port.readPodLog(podName, 'agent').catch(() => ''));
       }
       const latest = latestMessages(messages);
+      // Node capability report (issue 6): the agent's preflight → ConfigMap tracejob-node-<node>, once per node job.
+      if (latest.preflight && shouldWriteReport(ref.name)) {
+        await port.applyConfigMap(capabilityConfigMap(latest.preflight.caps, ref.node, nowDate, config.namespace)).catch((e: unknown) => {
+          this.deps.log.warn({ node: ref.node, err: (e as Error).message }, 'Cannot write the node capability report');
+        });
+      }
       attached ??= latest.attached;
       if (latest.resolved) resolved = [...resolved, ...latest.resolved.targets];
       if (verdict.state === 'succeeded' || verdict.state === 'failed') {

@@ -42,6 +42,16 @@ async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
 /** Counts API calls by verb for the operator's metrics and benchmarks. */
 export type CallCounter = (verb: string, resource: string) => void;
 
+/**
+ * Informer caches to read from instead of the API server (controller-runtime's
+ * "read from the cache, write to the API"). A stale read is safe: writes carry
+ * the resourceVersion and a conflict requeues the key.
+ */
+export interface CachedReads {
+  traceJob?(namespace: string, name: string): TraceJob | undefined;
+  job?(name: string): V1Job | undefined;
+}
+
 export class ApiTraceJobPort implements TraceJobPort {
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
@@ -52,6 +62,7 @@ export class ApiTraceJobPort implements TraceJobPort {
     private readonly operatorNamespace: string,
     private readonly count: CallCounter = () => undefined,
     private readonly reporter = 'tracejob-operator',
+    private readonly cache: CachedReads = {},
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.batch = kc.makeApiClient(BatchV1Api);
@@ -59,6 +70,8 @@ export class ApiTraceJobPort implements TraceJobPort {
   }
 
   async getTraceJob(namespace: string, name: string): Promise<TraceJob | undefined> {
+    // A copy: the reconciler must never mutate the shared cache.
+    if (this.cache.traceJob) return structuredClone(this.cache.traceJob(namespace, name));
     this.count('get', 'tracejobs');
     return (await orUndefined(this.custom.getNamespacedCustomObject({ ...CR, namespace, name }))) as TraceJob | undefined;
   }
@@ -107,6 +120,10 @@ export class ApiTraceJobPort implements TraceJobPort {
   }
 
   async getJob(name: string): Promise<V1Job | undefined> {
+    // A cache miss is confirmed with the API server: the Job informer may lag
+    // behind the TraceJob informer, and "missing" would fail a healthy run.
+    const cached = this.cache.job?.(name);
+    if (cached) return structuredClone(cached);
     this.count('get', 'jobs');
     return orUndefined(this.batch.readNamespacedJob({ namespace: this.operatorNamespace, name }));
   }

@@ -1,6 +1,6 @@
 // The operator process: config from env, the TraceJob controller on our
 // runtime, leader election, health and metrics. Side effects live here.
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, type V1Job } from '@kubernetes/client-node';
 import { Counter } from 'prom-client';
 import { configFromEnv } from '../controller/config.js';
 import { TraceJobReconciler } from '../controller/reconciler.js';
@@ -28,13 +28,7 @@ const registers = [metrics.registry];
 const apiCalls = new Counter({ name: 'tracejob_api_calls_total', help: 'API server calls made by the reconciler.', labelNames: ['verb', 'resource'] as const, registers });
 const finished = new Counter({ name: 'tracejob_tracejobs_finished_total', help: 'TraceJob runs finished, by phase, probe and reason.', labelNames: ['phase', 'probe', 'reason'] as const, registers });
 
-const port = new ApiTraceJobPort(kc, config.namespace, (verb, resource) => apiCalls.inc({ verb, resource }));
-const reconciler = new TraceJobReconciler({
-  port,
-  config,
-  log,
-  onFinished: (tj, phase, reason) => finished.inc({ phase, probe: String(tj.spec.probe?.type ?? ''), reason }),
-});
+const onFinished = (tj: TraceJob, phase: string, reason: string) => finished.inc({ phase, probe: String(tj.spec.probe?.type ?? ''), reason });
 
 const onWatchRestart = (resource: string) => () => metrics.watchRestarts.inc({ resource });
 const traceJobs = new Informer<TraceJob & KubeObject>({
@@ -49,6 +43,12 @@ const nodeJobs = new Informer<KubeObject>({
   logger: log,
   onWatchRestart: onWatchRestart('jobs'),
 });
+
+const port = new ApiTraceJobPort(kc, config.namespace, (verb, resource) => apiCalls.inc({ verb, resource }), 'tracejob-operator', {
+  traceJob: (namespace, name) => traceJobs.store.get(`${namespace}/${name}`),
+  job: (name) => nodeJobs.store.get(`${config.namespace}/${name}`) as V1Job | undefined,
+});
+const reconciler = new TraceJobReconciler({ port, config, log, onFinished });
 
 const controller = new Controller({
   name: 'tracejob',

@@ -146,6 +146,10 @@ describe('params validation', () => {
     ['funcLatency', { binary: '/usr/bin/a"b', function: 'main' }, 'spec.probe.params.binary', /binary must contain only/],
     ['funcLatency', { binary: '/usr/bin/app', function: 'main\n' }, 'spec.probe.params.function', /function must be a symbol name/],
     ['funcLatency', { function: 'main' }, 'spec.probe.params.binary', /binary is required unless kernel is true/],
+    ['funcLatency', { binary: '/usr/bin/app' }, 'spec.probe.params.function', /^function is required$/],
+    ['funcLatency', { kernel: true, function: 'mod:fn' }, 'spec.probe.params.function', /function must not contain ":" for a kernel function/],
+    ['funcLatency', { binary: '/usr/bin/app', function: 'a:::b' }, 'spec.probe.params.function', /function must not contain ":::"/],
+    ['funcLatency', { binary: '/usr/bin/app', function: "x' }" }, 'spec.probe.params.function', /function must be a symbol name/],
     ['funcLatency', { binary: '/usr/bin/app', function: 'main', thresholdUs: -1 }, 'spec.probe.params.thresholdUs', /thresholdUs must be >= 0/],
     ['funcLatency', { binary: '/usr/bin/app', function: 'main', thresholdUs: 1.5 }, 'spec.probe.params.thresholdUs', /thresholdUs must be an integer/],
     ['dnsLatency', { libc: 'lib/libc.so.6' }, 'spec.probe.params.libc', /libc must be an absolute path/],
@@ -184,7 +188,7 @@ describe('params validation', () => {
     const r = validateParams('funcLatency', { binary: '/usr/sbin/mysqld', function: 'row_ins::clust_index.entry_low' });
     assert.ok(r.ok);
     const p = CATALOG.funcLatency.renderBpftrace(ctxFor(r.value, FILTERS.pids));
-    assert.match(p, /uprobe:\/proc\/4242\/root\/usr\/sbin\/mysqld:"row_ins::clust_index\.entry_low"/);
+    assert.match(p, /uprobe:"\/proc\/4242\/root\/usr\/sbin\/mysqld":"row_ins::clust_index\.entry_low"/);
   });
 });
 

@@ -47,10 +47,10 @@ export const dnsLatency = defineProbe({
     const fns = k.ctx.params.functions;
     return [
       ...fns.map((f, i) =>
-        block(`uprobe:${lib}:${f}`, k.target, ['  @start[tid] = nsecs;', '  @host[tid] = arg0;', `  @fn[tid] = ${i};`]),
+        block(`uprobe:"${lib}":${f}`, k.target, ['  @start[tid] = nsecs;', '  @host[tid] = arg0;', `  @fn[tid] = ${i};`]),
       ),
       ...fns.map((f, i) =>
-        block(`uretprobe:${lib}:${f}`, `@start[tid] && @fn[tid] == ${i}`, [
+        block(`uretprobe:"${lib}":${f}`, `@start[tid] && @fn[tid] == ${i}`, [
           '  $us = (nsecs - @start[tid]) / 1000;',
           '  $host = str(@host[tid]);',
           '  @count = count();',

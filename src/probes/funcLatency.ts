@@ -30,13 +30,17 @@ const params = z
   .superRefine((p, c) => {
     if (!p.kernel && p.binary === undefined) c.addIssue({ code: 'custom', path: ['binary'], message: 'is required unless kernel is true' });
     if (p.kernel && p.binary !== undefined) c.addIssue({ code: 'custom', path: ['binary'], message: 'must not be set when kernel is true' });
+    if (p.kernel && p.function.includes(':')) c.addIssue({ code: 'custom', path: ['function'], message: 'must not contain ":" for a kernel function' });
   });
 
 type Mode = 'uprobe' | 'kfunc' | 'kprobe';
 const modeOf = (kernel: boolean, caps: { kfunc: boolean }): Mode => (!kernel ? 'uprobe' : caps.kfunc ? 'kfunc' : 'kprobe');
 
-/** `ns::func` attach points must be quoted for bpftrace's parser. */
-const fnPart = (f: string): string => (f.includes(':') ? `"${f}"` : f);
+/**
+ * Paths and symbols are quoted in uprobe attach points: bpftrace's parser rejects
+ * unquoted `+` (libstdc++.so.6) and `::`. Both are validated quote-free.
+ */
+const q = (s: string): string => `"${s}"`;
 
 export const funcLatency = defineProbe({
   name: 'funcLatency',
@@ -53,8 +57,8 @@ export const funcLatency = defineProbe({
     let exit: string;
     if (mode === 'uprobe') {
       const bin = targetFilePath(k.ctx as never, p.binary ?? '', 'params.binary');
-      entry = `uprobe:${bin}:${fnPart(p.function)}`;
-      exit = `uretprobe:${bin}:${fnPart(p.function)}`;
+      entry = `uprobe:${q(bin)}:${q(p.function)}`;
+      exit = `uretprobe:${q(bin)}:${q(p.function)}`;
     } else if (mode === 'kfunc') {
       entry = `kfunc:${p.function}`;
       exit = `kretfunc:${p.function}`;

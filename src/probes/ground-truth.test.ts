@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { parseBpftraceJson } from '../results/bpftrace-json.js';
 import { CATALOG } from './catalog.js';
 import { parseKfreeSkbReasons } from './kfree-skb-reasons.js';
-import { CAPS_017, canRunBpftrace, ctxFor, nsInode, realErrors, runBpftrace } from './test-support.js';
+import { CAPS_017, CAPS_023, canRunBpftrace, ctxFor, findAgentRootfs, nsInode, realErrors, runBpftrace } from './test-support.js';
+import type { NodeCapabilities } from './types.js';
 import type { RenderContext, TargetFilter } from './types.js';
 
 const UNIFIED = '/sys/fs/cgroup/unified';
@@ -25,7 +26,18 @@ function sh(script: string): Promise<number | null> {
   });
 }
 
-describe('ground truth on real bpftrace', { skip }, () => {
+// The host's bpftrace (0.17), and the agent image's (0.23.2) through chroot when its
+// rootfs is on this machine with /proc and /sys already mounted in it.
+const rootfs = skip ? undefined : findAgentRootfs();
+const VARIANTS: Array<{ label: string; caps: NodeCapabilities; prefix: string[] }> = [
+  { label: 'host bpftrace', caps: CAPS_017, prefix: [] },
+  ...(rootfs && existsSync(`${rootfs}/proc/self`) && existsSync(`${rootfs}/sys/kernel/tracing/events`)
+    ? [{ label: 'agent image bpftrace 0.23', caps: CAPS_023, prefix: ['chroot', rootfs] }]
+    : []),
+];
+
+for (const { label, caps: CAPS, prefix } of VARIANTS)
+describe(`ground truth on real bpftrace (${label})`, { skip }, () => {
   let cgDir = '';
   let cgId = '';
   let filter: TargetFilter;
@@ -48,6 +60,7 @@ describe('ground truth on real bpftrace', { skip }, () => {
     const def = CATALOG[name];
     const program = def.renderBpftrace(ctx);
     const r = await runBpftrace(program, {
+      argvPrefix: prefix,
       whileAttached: async () => {
         await new Promise((res) => setTimeout(res, 300));
         await workload();
@@ -59,7 +72,7 @@ describe('ground truth on real bpftrace', { skip }, () => {
   }
 
   it('execs: /bin/true exec’d exactly 5 times in the target cgroup → 5', async () => {
-    const ctx = ctxFor(CATALOG.execs.params.parse({}), filter, CAPS_017);
+    const ctx = ctxFor(CATALOG.execs.params.parse({}), filter, CAPS);
     const { shaped, stdout } = await trace('execs', ctx, inCgroup('for i in 1 2 3 4 5; do /bin/true; done', 'for i in 1 2 3; do /bin/true; /bin/echo >/dev/null; done'));
     assert.equal(shaped.counters['execs'], 5);
     assert.deepEqual(shaped.tables.find((t) => t.name === 'execs by binary')?.rows, [['/bin/true', 5]]);
@@ -77,7 +90,7 @@ describe('ground truth on real bpftrace', { skip }, () => {
     const waiter = spawn('bash', ['-c', 'read x; exec /bin/true'], { stdio: ['pipe', 'ignore', 'ignore'] });
     const pid = waiter.pid ?? 0;
     const pidFilter: TargetFilter = { mode: 'pids', pids: [pid], netNs: [nsInode('self', 'net')], mntNs: [nsInode('self', 'mnt')] };
-    const ctx = ctxFor(CATALOG.execs.params.parse({}), pidFilter, CAPS_017);
+    const ctx = ctxFor(CATALOG.execs.params.parse({}), pidFilter, CAPS);
     const { shaped } = await trace('execs', ctx, async () => {
       const done = new Promise((res) => waiter.on('close', res));
       waiter.stdin?.end('go\n');
@@ -93,7 +106,7 @@ describe('ground truth on real bpftrace', { skip }, () => {
     const port = (server.address() as AddressInfo).port;
     try {
       const connect = (n: number) => `for i in $(seq 1 ${n}); do exec 3<>/dev/tcp/127.0.0.1/${port}; exec 3>&-; done`;
-      const ctx = ctxFor(CATALOG.tcpConnectLatency.params.parse({}), filter, CAPS_017);
+      const ctx = ctxFor(CATALOG.tcpConnectLatency.params.parse({}), filter, CAPS);
       const { shaped } = await trace('tcpConnectLatency', ctx, inCgroup(connect(6), connect(4)));
       assert.equal(shaped.counters['connections'], 6);
       const h = shaped.histograms.find((x) => x.name === 'connect latency');
@@ -113,7 +126,7 @@ describe('ground truth on real bpftrace', { skip }, () => {
 f = os.open("${file}", os.O_WRONLY)
 for _ in range(${n}): os.fsync(f)'`;
     try {
-      const ctx = ctxFor(CATALOG.syscallLatency.params.parse({ syscalls: ['fsync', 'fdatasync'] }), filter, CAPS_017);
+      const ctx = ctxFor(CATALOG.syscallLatency.params.parse({ syscalls: ['fsync', 'fdatasync'] }), filter, CAPS);
       const { shaped } = await trace('syscallLatency', ctx, inCgroup(fsyncs(7), fsyncs(3)));
       const row = shaped.tables.find((t) => t.name === 'syscalls')?.rows.find((r) => r[0] === 'fsync');
       assert.equal(row?.[1], 7);
@@ -131,7 +144,7 @@ for _ in range(${n}): os.fsync(f)'`;
       spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       const netFilter: TargetFilter = { mode: 'pids', pids: [1], netNs: [statSync(`/run/netns/${ns}`).ino], mntNs: [1] };
       const reasons = parseKfreeSkbReasons(readFileSync('/sys/kernel/tracing/events/skb/kfree_skb/format', 'utf8'));
-      const ctx = ctxFor(CATALOG.packetDrops.params.parse({}), netFilter, CAPS_017, { dropReasons: reasons });
+      const ctx = ctxFor(CATALOG.packetDrops.params.parse({}), netFilter, CAPS, { dropReasons: reasons });
       const udp = (n: number) => `for i in $(seq 1 ${n}); do echo x > /dev/udp/127.0.0.1/9; done`;
       const { shaped } = await trace('packetDrops', ctx, async () => {
         // The same datagrams from the host netns must not be counted.
@@ -151,7 +164,7 @@ for _ in range(${n}): os.fsync(f)'`;
     mkdirSync(memDir);
     try {
       writeFileSync(`${memDir}/memory.limit_in_bytes`, String(32 * 1024 * 1024));
-      const ctx = ctxFor(CATALOG.oomKills.params.parse({}), filter, CAPS_017);
+      const ctx = ctxFor(CATALOG.oomKills.params.parse({}), filter, CAPS);
       const hog = `echo $$ > ${memDir}/cgroup.procs; echo $$ > ${cgDir}/cgroup.procs; exec python3 -c 'b = []
 while True: b.append(bytearray(1 << 20))'`;
       const { shaped } = await trace('oomKills', ctx, async () => {
@@ -182,7 +195,7 @@ while True: b.append(bytearray(1 << 20))'`;
       });
       if (nft.status !== 0) return t.skip(`nft failed: ${nft.stderr.toString()}`);
       const netFilter: TargetFilter = { mode: 'pids', pids: [1], netNs: [statSync(`/run/netns/${a}`).ino], mntNs: [1] };
-      const ctx = ctxFor(CATALOG.tcpRetransmits.params.parse({}), netFilter, CAPS_017);
+      const ctx = ctxFor(CATALOG.tcpRetransmits.params.parse({}), netFilter, CAPS);
       const recv = `import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.231.7.2", 5001)); s.listen()
 c, _ = s.accept()
@@ -221,7 +234,7 @@ c.sendall(b"x" * 3_000_000); c.close()`;
     if (!libc) return t.skip('no glibc at a known path');
     const resolve = (n: number) => `python3 -c 'import socket
 for _ in range(${n}): socket.getaddrinfo("localhost", 80)'`;
-    const ctx = ctxFor(CATALOG.dnsLatency.params.parse({ libc, functions: ['getaddrinfo'] }), filter, CAPS_017, { mainPid: process.pid });
+    const ctx = ctxFor(CATALOG.dnsLatency.params.parse({ libc, functions: ['getaddrinfo'] }), filter, CAPS, { mainPid: process.pid });
     const { shaped } = await trace('dnsLatency', ctx, inCgroup(resolve(4), resolve(2)));
     assert.equal(shaped.counters['lookups'], 4);
     assert.deepEqual(shaped.tables.find((t) => t.name === 'by host')?.rows.map((r) => r.slice(0, 2)), [['localhost', 4]]);

@@ -485,7 +485,7 @@ describe('expected programs', () => {
       render('dnsLatency', 'pids', '23'),
       "// tracejob probe dnsLatency (filter: pids, bpftrace v0.23.2)\n" +
         "\n" +
-        "uprobe:/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6:getaddrinfo\n" +
+        "uprobe:\"/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6\":getaddrinfo\n" +
         "/(pid == 4242 || pid == 4343)/\n" +
         "{\n" +
         "  @start[tid] = nsecs;\n" +
@@ -493,7 +493,7 @@ describe('expected programs', () => {
         "  @fn[tid] = 0;\n" +
         "}\n" +
         "\n" +
-        "uprobe:/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6:gethostbyname\n" +
+        "uprobe:\"/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6\":gethostbyname\n" +
         "/(pid == 4242 || pid == 4343)/\n" +
         "{\n" +
         "  @start[tid] = nsecs;\n" +
@@ -501,7 +501,7 @@ describe('expected programs', () => {
         "  @fn[tid] = 1;\n" +
         "}\n" +
         "\n" +
-        "uprobe:/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6:gethostbyname2\n" +
+        "uprobe:\"/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6\":gethostbyname2\n" +
         "/(pid == 4242 || pid == 4343)/\n" +
         "{\n" +
         "  @start[tid] = nsecs;\n" +
@@ -509,7 +509,7 @@ describe('expected programs', () => {
         "  @fn[tid] = 2;\n" +
         "}\n" +
         "\n" +
-        "uretprobe:/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6:getaddrinfo\n" +
+        "uretprobe:\"/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6\":getaddrinfo\n" +
         "/@start[tid] && @fn[tid] == 0/\n" +
         "{\n" +
         "  $us = (nsecs - @start[tid]) / 1000;\n" +
@@ -527,7 +527,7 @@ describe('expected programs', () => {
         "  delete(@fn[tid]);\n" +
         "}\n" +
         "\n" +
-        "uretprobe:/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6:gethostbyname\n" +
+        "uretprobe:\"/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6\":gethostbyname\n" +
         "/@start[tid] && @fn[tid] == 1/\n" +
         "{\n" +
         "  $us = (nsecs - @start[tid]) / 1000;\n" +
@@ -545,7 +545,7 @@ describe('expected programs', () => {
         "  delete(@fn[tid]);\n" +
         "}\n" +
         "\n" +
-        "uretprobe:/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6:gethostbyname2\n" +
+        "uretprobe:\"/proc/4242/root/lib/x86_64-linux-gnu/libc.so.6\":gethostbyname2\n" +
         "/@start[tid] && @fn[tid] == 2/\n" +
         "{\n" +
         "  $us = (nsecs - @start[tid]) / 1000;\n" +
@@ -577,28 +577,28 @@ describe('expected programs', () => {
       render('dnsLatency', 'node', '17'),
       "// tracejob probe dnsLatency (filter: node, bpftrace v0.17.0)\n" +
         "\n" +
-        "uprobe:/lib/x86_64-linux-gnu/libc.so.6:getaddrinfo\n" +
+        "uprobe:\"/lib/x86_64-linux-gnu/libc.so.6\":getaddrinfo\n" +
         "{\n" +
         "  @start[tid] = nsecs;\n" +
         "  @host[tid] = arg0;\n" +
         "  @fn[tid] = 0;\n" +
         "}\n" +
         "\n" +
-        "uprobe:/lib/x86_64-linux-gnu/libc.so.6:gethostbyname\n" +
+        "uprobe:\"/lib/x86_64-linux-gnu/libc.so.6\":gethostbyname\n" +
         "{\n" +
         "  @start[tid] = nsecs;\n" +
         "  @host[tid] = arg0;\n" +
         "  @fn[tid] = 1;\n" +
         "}\n" +
         "\n" +
-        "uprobe:/lib/x86_64-linux-gnu/libc.so.6:gethostbyname2\n" +
+        "uprobe:\"/lib/x86_64-linux-gnu/libc.so.6\":gethostbyname2\n" +
         "{\n" +
         "  @start[tid] = nsecs;\n" +
         "  @host[tid] = arg0;\n" +
         "  @fn[tid] = 2;\n" +
         "}\n" +
         "\n" +
-        "uretprobe:/lib/x86_64-linux-gnu/libc.so.6:getaddrinfo\n" +
+        "uretprobe:\"/lib/x86_64-linux-gnu/libc.so.6\":getaddrinfo\n" +
         "/@start[tid] && @fn[tid] == 0/\n" +
         "{\n" +
         "  $us = (nsecs - @start[tid]) / 1000;\n" +
@@ -616,7 +616,7 @@ describe('expected programs', () => {
         "  delete(@fn[tid]);\n" +
         "}\n" +
         "\n" +
-        "uretprobe:/lib/x86_64-linux-gnu/libc.so.6:gethostbyname\n" +
+        "uretprobe:\"/lib/x86_64-linux-gnu/libc.so.6\":gethostbyname\n" +
         "/@start[tid] && @fn[tid] == 1/\n" +
         "{\n" +
         "  $us = (nsecs - @start[tid]) / 1000;\n" +
@@ -634,7 +634,7 @@ describe('expected programs', () => {
         "  delete(@fn[tid]);\n" +
         "}\n" +
         "\n" +
-        "uretprobe:/lib/x86_64-linux-gnu/libc.so.6:gethostbyname2\n" +
+        "uretprobe:\"/lib/x86_64-linux-gnu/libc.so.6\":gethostbyname2\n" +
         "/@start[tid] && @fn[tid] == 2/\n" +
         "{\n" +
         "  $us = (nsecs - @start[tid]) / 1000;\n" +

@@ -109,8 +109,10 @@ export function runBpftrace(
     };
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
+    // 0.17 prints the marker on stderr, 0.23 on stdout.
     child.stdout.on('data', (d: string) => {
       stdout += d;
+      if (!attached && stdout.includes(ATTACHED_MARKER)) void onAttach();
     });
     child.stderr.on('data', (d: string) => {
       stderr += d;

@@ -153,6 +153,9 @@ describe('shaping', () => {
     assert.match(first, /^(bash|dd);\S+ \d+$/);
     const kf = foldStacks(fixture('v017-kstack-profile.ndjson').replaceAll('"@":', '"@samples":').replaceAll('\\n": ', '\\n,swapper": '), true, false);
     assert.ok(kf.folded.includes('_[k]'));
+    // The same folding from src/results' parsed form (stack keys already split there).
+    const ktext = fixture('v017-kstack-profile.ndjson').replaceAll('"@":', '"@samples":');
+    assert.equal(foldStacks(parseBpftraceJson(ktext), true, false).folded, foldStacks(ktext, true, false).folded);
     assert.doesNotMatch(kf.folded, /\+\d+[; ]/);
   });
   it('parses /proc/net/netstat and /proc/interrupts', () => {

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { capabilityConfigMap, capabilityConfigMapName, capabilityReport, shouldWriteReport } from './capabilities.js';
+
+// A preflight message's caps as this cluster's agent sends them (capsForMessage shape).
+const CAPS_HERE = {
+  kernel: '6.18.44-fc-v769',
+  btf: true,
+  tracefs: true,
+  kprobes: false,
+  kfunc: false,
+  uprobes: true,
+  perfEvents: true,
+  cgroupVersion: 'hybrid',
+  arch: 'x86_64',
+  tracepoints: 1893,
+  bpftrace: { version: '0.23.2', major: 0, minor: 23 },
+  host: {
+    tracefsPath: '/sys/kernel/tracing',
+    cgroup: { version: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified' },
+    modules: false,
+    kernelBuildTree: false,
+    canRaiseMemlock: false,
+    bpftracePath: 'bpftrace',
+    stap: false,
+    kernelConfig: 'proc',
+    warnings: [],
+    lockdown: 'none',
+    debuginfo: { present: false, debuginfod: false },
+    os: { id: 'debian', idLike: [], prettyName: 'Debian GNU/Linux 12 (bookworm)' },
+  },
+};
+
+describe('capabilityReport', () => {
+  const now = new Date('2026-11-27T06:00:00Z');
+  it('this cluster: every field', () => {
+    assert.deepEqual(capabilityReport(CAPS_HERE, 'tracejob-node', now), {
+      node: 'tracejob-node',
+      reportedAt: '2026-11-27T06:00:00.000Z',
+      kernel: '6.18.44-fc-v769',
+      arch: 'x86_64',
+      os: 'Debian GNU/Linux 12 (bookworm)',
+      btf: true,
+      tracefs: true,
+      tracepoints: 1893,
+      kprobes: false,
+      kfunc: false,
+      uprobes: true,
+      perfEvents: true,
+      modules: false,
+      lockdown: 'none',
+      kernelBuildTree: false,
+      stapInstalled: false,
+      stapModuleRuntime: false,
+      stapbpf: false,
+      canRaiseMemlock: false,
+      debuginfo: { present: false, debuginfod: false },
+      bpftrace: '0.23.2',
+      cgroupVersion: 'hybrid',
+      kernelConfig: 'proc',
+      backends: ['bpftrace'],
+    });
+  });
+  it('a SystemTap-capable node lists both backends', () => {
+    const caps = { ...CAPS_HERE, host: { ...CAPS_HERE.host, stap: true, modules: true, kernelBuildTree: true, stapVersion: '4.8' } };
+    const r = capabilityReport(caps, 'n', now);
+    assert.equal(r.stapModuleRuntime, true);
+    assert.equal(r.stapbpf, false);
+    assert.deepEqual(r.backends, ['bpftrace', 'systemtap']);
+    assert.equal(r.stapVersion, '4.8');
+  });
+  it('an old agent (no host facts) gives false/unknown, never throws', () => {
+    const r = capabilityReport({ kernel: '5.10' }, 'n', now);
+    assert.equal(r.lockdown, 'unknown');
+    assert.equal(r.modules, false);
+    assert.deepEqual(r.backends, []);
+  });
+});
+
+describe('capabilityConfigMap', () => {
+  it('tracejob-node-<node> in the operator namespace with the component label', () => {
+    const cm = capabilityConfigMap(CAPS_HERE, 'tracejob-node', new Date(0), 'tracejob-system');
+    assert.equal(cm.metadata?.name, 'tracejob-node-tracejob-node');
+    assert.equal(cm.metadata?.namespace, 'tracejob-system');
+    assert.equal(cm.metadata?.labels?.['app.kubernetes.io/component'], 'node-capabilities');
+    const r = JSON.parse(cm.data?.['report.json'] ?? '') as Record<string, unknown>;
+    assert.equal(r['kprobes'], false);
+  });
+  it('names stay within 253 characters', () => {
+    assert.ok(capabilityConfigMapName('a'.repeat(300)).length <= 253);
+  });
+  it('writes once per node job', () => {
+    assert.equal(shouldWriteReport('tj-x-g1-abc'), true);
+    assert.equal(shouldWriteReport('tj-x-g1-abc'), false);
+  });
+});
