@@ -40,8 +40,17 @@ describe('informer across a real API server restart', { skip: !reachable && 'loc
 
       const pid = Number(readFileSync(`${STATE}/run/kube-apiserver.pid`, 'utf8').trim());
       process.kill(pid, 'SIGTERM');
-      await waitForAsync('API server down', 30_000, () => kubectl(['get', '--raw', '/readyz']).code !== 0);
-      execFileSync('bash', ['e2e/cluster/cluster.sh', 'up'], { stdio: 'ignore' });
+      // Wait for the process itself to exit (graceful shutdown drains first).
+      await waitForAsync('API server process gone', 90_000, () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      // `up` restarts what is not running; its output goes to the test log for diagnosis.
+      execFileSync('bash', ['e2e/cluster/cluster.sh', 'up'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 240_000 });
       await waitForAsync('API server back', 60_000, () => kubectl(['get', '--raw', '/readyz']).code === 0);
 
       apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after', namespace: ns } });

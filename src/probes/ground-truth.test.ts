@@ -229,6 +229,16 @@ c.sendall(b"x" * 3_000_000); c.close()`;
     }
   });
 
+  it('cpuProfile: a busy loop in the target tops the folded stacks', async () => {
+    const ctx = ctxFor(CATALOG.cpuProfile.params.parse({ hz: 99 }), filter, CAPS);
+    const { shaped } = await trace('cpuProfile', ctx, inCgroup('timeout 2 bash -c "while :; do :; done"; true', 'timeout 1 bash -c "while :; do :; done"; true'));
+    const samples = shaped.stacks?.samples ?? 0;
+    assert.ok(samples > 50, `only ${samples} samples`);
+    const lines = (shaped.stacks?.folded ?? '').trim().split('\n');
+    assert.ok(lines.every((l) => /^(bash|timeout);/.test(l) || /^(bash|timeout) \d+$/.test(l)), lines.slice(0, 5).join('\n'));
+    assert.equal(shaped.tables.find((t) => t.name === 'samples by command')?.rows[0]?.[0], 'bash');
+  });
+
   it('dnsLatency: 4 getaddrinfo("localhost") calls in the target → 4', async (t) => {
     const libc = ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6'].find((p) => existsSync(p));
     if (!libc) return t.skip('no glibc at a known path');

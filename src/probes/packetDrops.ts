@@ -8,6 +8,7 @@ import { and, block, defineProbe, tracepointsMissing } from './define.js';
 import { dropReasonName } from './kfree-skb-reasons.js';
 import { bool } from './params.js';
 import type { EventSpec } from './shape.js';
+import { unescapeStackKey } from './trace-data.js';
 
 export const DROP_EVENT: EventSpec = {
   kind: 'drop',
@@ -55,7 +56,7 @@ export const packetDrops = defineProbe({
       { map: '@by_reason', name: 'by reason', keyColumns: ['reason'], value: { kind: 'count', column: 'drops' } },
       { map: '@by_location', name: 'by location', keyColumns: ['location'], value: { kind: 'count', column: 'drops' } },
       { map: '@by_protocol', name: 'by protocol', keyColumns: ['protocol'], value: { kind: 'count', column: 'drops' }, formatKey: ([p]) => [ETH_P[p ?? ''] ?? `0x${Number(p).toString(16)}`] },
-      { map: '@stacks', name: 'by kernel stack', keyColumns: ['stack'], value: { kind: 'count', column: 'drops' }, formatKey: ([s]) => [(s ?? '').split('\n').map((f) => f.trim()).filter(Boolean).join(';')] },
+      { map: '@stacks', name: 'by kernel stack', keyColumns: ['stack'], value: { kind: 'count', column: 'drops' }, formatKey: ([s]) => [unescapeStackKey(s ?? '').split('\n').map((f) => f.trim()).filter(Boolean).join(';')] },
     ],
     events: [DROP_EVENT],
     headline: (r) => {

@@ -176,13 +176,21 @@ export function splitKey(key: unknown, arity: number): string[] {
 }
 
 /**
+ * bpftrace 0.23 prints the newlines of stack keys escaped twice in JSON, so the
+ * decoded key holds literal "\\n" sequences (0.17: real newlines). Normalise.
+ */
+export function unescapeStackKey(key: string): string {
+  return !key.includes('\n') && key.includes('\\n') ? key.replaceAll('\\n', '\n') : key;
+}
+
+/**
  * Splits a key made of stacks followed by plain parts, e.g. `[kstack, ustack, comm]`
  * printed by v0.17 as "\n    f1\n    f2\n,\n    u1\n,comm" (an empty stack is "").
  * Returns frames per stack (innermost first) and the remaining plain parts.
  */
 export function splitStackKey(key: string, stacks: number): { stacks: string[][]; rest: string[] } {
   const out: string[][] = [];
-  let s = key;
+  let s = unescapeStackKey(key);
   for (let i = 0; i < stacks; i++) {
     if (s.startsWith(',') && i > 0) s = s.slice(1);
     let body: string;

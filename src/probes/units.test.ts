@@ -84,6 +84,12 @@ describe('trace-data adapter', () => {
     assert.deepEqual(splitStackKey('\n    a+1\n    b+2\n,\n    u1\n,comm', 2), { stacks: [['a+1', 'b+2'], ['u1']], rest: ['comm'] });
     assert.deepEqual(splitStackKey(',\n    u1\n,co,mm', 2), { stacks: [[], ['u1']], rest: ['co,mm'] });
     assert.deepEqual(splitStackKey('\n    0x7f\n,bash', 1), { stacks: [['0x7f']], rest: ['bash'] });
+    // bpftrace 0.23: newlines arrive as literal backslash-n, an empty stack as "\n".
+    assert.deepEqual(splitStackKey('\\n,\\n        0x55a3cd1c9170\\n        0\\n,bash', 2), { stacks: [[], ['0x55a3cd1c9170', '0']], rest: ['bash'] });
+    assert.deepEqual(splitStackKey('\\n        down_write+33\\n        anon_vma_clone+148\\n,\\n        _Fork+35\\n,bash', 2), {
+      stacks: [['down_write+33', 'anon_vma_clone+148'], ['_Fork+35']],
+      rest: ['bash'],
+    });
   });
   it('reads the same data from NDJSON text and from src/results ParsedTrace', () => {
     for (const f of ['v017-multikey-sum.ndjson', 'v017-keyed-hist.ndjson', 'v017-stats.ndjson', 'v017-ustack-profile.ndjson', 'v017-read-latency-hist.ndjson']) {
