@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(containerd runc containernetworking-plugins openssl bpftrace debootstrap
   iproute2 nftables iptables conntrack socat ethtool util-linux mount jq curl ca-certificates
-  gcc libc6-dev procps psmisc kmod xz-utils zstd tar gzip findutils coreutils systemtap)
+  gcc libc6-dev procps psmisc kmod xz-utils zstd tar gzip findutils coreutils systemtap lua5.1 lua5.4)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -34,7 +34,9 @@ export const execs = defineProbe({
       '  @by_comm[comm] = count();',
       `  @by_file[@exec_file[${k.a('old_pid')}]] = count();`,
       ...k.emit(EXEC_EVENT, ['pid', k.a('old_pid'), 'comm', `@exec_file[${k.a('old_pid')}]`]),
-      `  delete(@exec_file[${k.a('old_pid')}]);`,
+      // Execs that entered execve before attach have no entry; deleting a
+      // missing key would raise a helper error.
+      `  if (@exec_file[${k.a('old_pid')}] != "") { delete(@exec_file[${k.a('old_pid')}]); }`,
     ]),
     endBlock(['@exec_file']),
   ],
