@@ -32,7 +32,7 @@ describe('expected programs', () => {
         "    printf(\"EV\\texec\\t%d\\t%d\\t%s\\t%s\\n\", pid, args->old_pid, comm, @exec_file[args->old_pid]);\n" +
         "    @events++;\n" +
         "  }\n" +
-        "  delete(@exec_file[args->old_pid]);\n" +
+        "  if (@exec_file[args->old_pid] != \"\") { delete(@exec_file[args->old_pid]); }\n" +
         "}\n" +
         "\n" +
         "END\n" +
@@ -64,7 +64,7 @@ describe('expected programs', () => {
         "    printf(\"EV\\texec\\t%d\\t%d\\t%s\\t%s\\n\", pid, args.old_pid, comm, @exec_file[args.old_pid]);\n" +
         "    @events++;\n" +
         "  }\n" +
-        "  delete(@exec_file[args.old_pid]);\n" +
+        "  if (@exec_file[args.old_pid] != \"\") { delete(@exec_file[args.old_pid]); }\n" +
         "}\n" +
         "\n" +
         "END\n" +
@@ -94,7 +94,7 @@ describe('expected programs', () => {
         "    printf(\"EV\\texec\\t%d\\t%d\\t%s\\t%s\\n\", pid, args->old_pid, comm, @exec_file[args->old_pid]);\n" +
         "    @events++;\n" +
         "  }\n" +
-        "  delete(@exec_file[args->old_pid]);\n" +
+        "  if (@exec_file[args->old_pid] != \"\") { delete(@exec_file[args->old_pid]); }\n" +
         "}\n" +
         "\n" +
         "END\n" +
