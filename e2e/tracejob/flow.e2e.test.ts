@@ -86,6 +86,31 @@ describe('TraceJob end to end', { skip: !reachable && 'local cluster not running
     assert.match(tj.status?.summary?.headline ?? '', /connections=25/);
   });
 
+  test('cpuProfile puts the busy process on top of a flame graph rendered into the ConfigMap', async () => {
+    workloadPod(ns, 'spinner', ['sh', '-c', 'while :; do :; done']);
+    waitPodReady(ns, 'spinner');
+    createTraceJob(ns, 'profile', { target: { pod: { name: 'spinner' } }, probe: { type: 'cpuProfile', params: { hz: 99 } }, duration: '5s' });
+    const tj = await waitForPhase(ns, 'profile', ['Succeeded', 'Failed'], 120_000);
+    assert.equal(tj.status?.phase, 'Succeeded', tj.status?.message);
+    assert.deepEqual([...(tj.status?.resultRef?.keys ?? [])].sort(), ['flamegraph.svg', 'report.txt', 'result.json', 'stacks.folded']);
+    const cm = JSON.parse(k(['-n', ns, 'get', 'configmap', tj.status?.resultRef?.configMap ?? '', '-o', 'json'])) as { data: Record<string, string> };
+    const folded = cm.data['stacks.folded'] ?? '';
+    let total = 0;
+    let busy = 0;
+    for (const line of folded.split('\n').filter(Boolean)) {
+      const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+      total += count;
+      if (/^(sh|dash)(;|\s)/.test(line)) busy += count;
+    }
+    // A spinning shell on a 2-core node at 99 Hz for 5 s: hundreds of samples, nearly all its own.
+    assert.ok(total >= 200, `samples: ${total}`);
+    assert.ok(busy / total > 0.9, `busy share ${busy}/${total}`);
+    const svg = cm.data['flamegraph.svg'] ?? '';
+    assert.match(svg, /^<\?xml|^<svg/);
+    assert.match(svg, /<title>(sh|dash) \(/);
+    k(['-n', ns, 'delete', 'pod', 'spinner', '--wait=false']);
+  });
+
   test('re-applying an unchanged TraceJob does not run it again; editing the spec does', async () => {
     const name = 'rerun';
     const spec = { target: { pod: { name: 'noisy' } }, probe: { type: 'execs' }, duration: '3s' };

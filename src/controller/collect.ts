@@ -8,6 +8,7 @@ import { resultConfigMapName, LABELS, MANAGER } from './names.js';
 import { API_VERSION, KIND } from '../api/tracejob.js';
 import { fitConfigMap, headline, ResultDocumentSchema, type ResultDocument } from '../results/document.js';
 import { renderReport } from '../results/report.js';
+import { renderFlameGraph } from '../results/flamegraph.js';
 import { mergeDocuments } from '../results/merge.js';
 
 export interface NodeResult {
@@ -42,8 +43,11 @@ export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[
     'report.txt': renderReport(doc),
   };
   const stacks = (doc as { stacks?: { folded?: string; svg?: string } }).stacks;
-  if (stacks?.folded) files['stacks.folded'] = stacks.folded;
-  if (stacks?.svg) files['flamegraph.svg'] = stacks.svg;
+  if (stacks?.folded) {
+    files['stacks.folded'] = stacks.folded;
+    // The flame graph is rendered here, from the (possibly merged) folded stacks.
+    files['flamegraph.svg'] = stacks.svg ?? renderFlameGraph(stacks.folded, { title: `${doc.probe}: ${tj.metadata.namespace}/${tj.metadata.name}` });
+  }
   const fitted = fitConfigMap(files);
   const line = headline(doc);
   const configMap: V1ConfigMap = {

@@ -2,6 +2,7 @@
 // its maps are histograms, tables and counters and which event lines it prints;
 // shapeFromSpec turns a parsed trace into the probe's ShapedResult.
 import type { HistogramBucket, ShapedHistogram, ShapedResult } from './types.js';
+import { quantile as resultsQuantile } from '../results/histogram.js';
 import { entries, isStats, num, splitKey, toTraceData, type TraceData } from './trace-data.js';
 
 /** Event lines: `EV<TAB>kind<TAB>field…`, numbers first, free text (comm, paths) last. */
@@ -71,16 +72,12 @@ export function bucketsOf(v: unknown): HistogramBucket[] {
 }
 
 /** Upper bound of the bucket holding quantile q (bucket resolution; overflow → its min). */
+/** Percentiles come from the results package, so every histogram in a result agrees (linear interpolation inside a bucket). */
 export function quantile(buckets: HistogramBucket[], q: number): number | undefined {
-  const total = buckets.reduce((a, b) => a + b.count, 0);
-  if (total === 0) return undefined;
-  const rank = Math.ceil(q * total);
-  let seen = 0;
-  for (const b of buckets) {
-    seen += b.count;
-    if (seen >= rank) return b.max ?? b.min ?? 0;
-  }
-  return undefined;
+  return resultsQuantile(
+    buckets.map((b) => ({ ...(b.min === null ? {} : { min: b.min }), ...(b.max === null ? {} : { max: b.max }), count: b.count })),
+    q,
+  );
 }
 
 export function makeHistogram(name: string, unit: ShapedHistogram['unit'], buckets: HistogramBucket[], key?: string): ShapedHistogram {

@@ -110,7 +110,7 @@ describe('trace-data adapter', () => {
 });
 
 describe('shaping', () => {
-  it('histogram quantiles at bucket resolution', () => {
+  it('histogram quantiles interpolate inside the bucket', () => {
     const h = makeHistogram('x', 'us', [
       { min: 0, max: 0, count: 1 },
       { min: 1, max: 1, count: 1 },
@@ -118,8 +118,8 @@ describe('shaping', () => {
       { min: 4, max: null, count: 1 },
     ]);
     assert.equal(h.total, 11);
-    assert.equal(h.p50, 3);
-    assert.equal(h.p99, 4);
+    assert.equal(h.p50, 2.875); // rank 5.5: 3.5 of the 8 samples in [2,3] → 2 + 0.4375·2
+    assert.equal(h.p99, 4); // rank 10.89 falls in the overflow bucket: its lower bound
     assert.equal(quantile([], 0.5), undefined);
   });
   it('event lines: tabs in the last free-text field are kept', () => {
