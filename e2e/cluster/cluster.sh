@@ -44,7 +44,8 @@ start_bg() { # name cmd...
   local name=$1; shift
   mkdir -p "$RUN" "$LOGS"
   printf '\n==== %s start %s\n' "$name" "$(date -u +%FT%TZ)" >> "$LOGS/$name.log"
-  setsid nohup "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null &
+  # 8>&-: the daemon must not inherit the lock fd, or every later up/down would wait forever.
+  setsid nohup "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null 8>&- &
   echo $! > "$RUN/$name.pid"
 }
 stop_proc() { # name [timeout]

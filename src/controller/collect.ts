@@ -23,6 +23,8 @@ export interface BuiltResult {
   configMap: V1ConfigMap;
   summary: { headline: string; [k: string]: unknown };
   truncated: string[];
+  /** Node documents dropped because they did not parse. */
+  unparseable: number;
 }
 
 export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[], nameOverride?: string): BuiltResult {
@@ -63,5 +65,5 @@ export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[
     data: fitted.files,
   };
   const counters = (doc as { counters?: Record<string, number> }).counters ?? {};
-  return { configMap, summary: { headline: line, ...(Object.keys(counters).length ? { counters } : {}) }, truncated: fitted.truncated };
+  return { configMap, summary: { headline: line, ...(Object.keys(counters).length ? { counters } : {}) }, truncated: fitted.truncated, unparseable: notes.length };
 }

@@ -27,13 +27,22 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
+export interface RunObserver {
+  /** A run reached a terminal phase; seconds from acceptance to the end. */
+  finished?(tj: TraceJob, phase: Phase, reason: string, seconds: number | undefined): void;
+  /** A node job ended in failure (per node job, with the agent's reason). */
+  nodeJobFailed?(reason: string): void;
+  /** The result ConfigMap was written: its size, cuts made to fit, documents that did not parse. */
+  resultWritten?(bytes: number, truncations: number, unparseable: number): void;
+}
+
 export interface ReconcilerDeps {
   port: TraceJobPort;
   config: OperatorConfig;
   log: Logger;
   now?: () => Date;
-  /** Called when a run reaches a terminal phase (metrics). */
-  onFinished?: (tj: TraceJob, phase: Phase, reason: string) => void;
+  /** Metrics hooks; all optional. */
+  observe?: RunObserver;
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
@@ -104,7 +113,7 @@ export class TraceJobReconciler {
       await port.replaceStatus(tj, status);
       await port.event(tj, 'Warning', 'Invalid', validation.message);
       log.info({ reason: 'Invalid', message: validation.message }, 'Rejected TraceJob');
-      this.deps.onFinished?.(tj, 'Failed', 'Invalid');
+      this.deps.observe?.finished?.(tj, 'Failed', 'Invalid', 0);
       return {};
     }
     const spec = validation.spec;
@@ -248,6 +257,7 @@ export class TraceJobReconciler {
       if (verdict.state === 'succeeded' || verdict.state === 'failed') {
         results.push({ node: ref.node, job: ref.name, verdict, document: latest.result?.document, error: latest.error });
         if (verdict.state === 'failed') {
+          this.deps.observe?.nodeJobFailed?.(latest.error?.reason ?? verdict.reason);
           const errMsg = latest.error ? `${latest.error.message}` : verdict.message;
           firstFailure ??= { reason: latest.error?.reason ?? verdict.reason, message: errMsg };
         }
@@ -281,6 +291,8 @@ export class TraceJobReconciler {
     if (withDocs.length > 0) {
       const built = buildResultConfigMap(tj, withDocs, cmName);
       await port.applyConfigMap(built.configMap);
+      const bytes = Object.values(built.configMap.data ?? {}).reduce((n, v) => n + Buffer.byteLength(v), 0);
+      this.deps.observe?.resultWritten?.(bytes, built.truncated.length, built.unparseable);
       status.resultRef = { configMap: built.configMap.metadata?.name ?? '', keys: Object.keys(built.configMap.data ?? {}) };
       status.summary = built.summary;
       if (built.truncated.length > 0) status.message = `result truncated to fit a ConfigMap: ${built.truncated.join(', ')}`;
@@ -297,7 +309,7 @@ export class TraceJobReconciler {
     await port.replaceStatus(tj, status);
     await port.event(tj, 'Normal', 'Succeeded', `Trace finished: ${headline}`);
     this.deps.log.info({ headline }, 'Completed TraceJob');
-    this.deps.onFinished?.(tj, 'Succeeded', partial ? 'CompletedPartial' : 'Completed');
+    this.deps.observe?.finished?.(tj, 'Succeeded', partial ? 'CompletedPartial' : 'Completed', runSeconds(status));
     return this.ttlRequeue(tj, status);
   }
 
@@ -346,9 +358,15 @@ export class TraceJobReconciler {
     const updated = await port.replaceStatus(tj, status);
     await port.event(tj, 'Warning', reason, message);
     log.info({ reason, message }, 'Failed TraceJob');
-    this.deps.onFinished?.(tj, 'Failed', reason);
+    this.deps.observe?.finished?.(tj, 'Failed', reason, runSeconds(status));
     return this.ttlRequeue(updated, status);
   }
+}
+
+function runSeconds(status: TraceJobStatus): number | undefined {
+  const start = Date.parse(status.timing?.accepted ?? '');
+  const end = Date.parse(status.timing?.finished ?? '');
+  return Number.isFinite(start) && Number.isFinite(end) ? (end - start) / 1000 : undefined;
 }
 
 function newestPod<T extends { metadata?: { creationTimestamp?: Date | string } }>(pods: readonly T[]): T | undefined {

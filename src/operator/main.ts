@@ -1,9 +1,9 @@
 // The operator process: config from env, the TraceJob controller on our
 // runtime, leader election, health and metrics. Side effects live here.
 import { CoordinationV1Api, type V1Job } from '@kubernetes/client-node';
-import { Counter } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { configFromEnv } from '../controller/config.js';
-import { TraceJobReconciler } from '../controller/reconciler.js';
+import { TraceJobReconciler, type RunObserver } from '../controller/reconciler.js';
 import { parseOwnerAnnotation, ANNOTATIONS, LABELS, MANAGER } from '../controller/names.js';
 import type { TraceJob } from '../api/tracejob.js';
 import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
@@ -27,8 +27,25 @@ const registers = [metrics.registry];
 
 const apiCalls = new Counter({ name: 'tracejob_api_calls_total', help: 'API server calls made by the reconciler.', labelNames: ['verb', 'resource'] as const, registers });
 const finished = new Counter({ name: 'tracejob_tracejobs_finished_total', help: 'TraceJob runs finished, by phase, probe and reason.', labelNames: ['phase', 'probe', 'reason'] as const, registers });
+const runSeconds = new Histogram({ name: 'tracejob_run_duration_seconds', help: 'Acceptance to finish of a TraceJob run.', labelNames: ['probe', 'phase'] as const, buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600], registers });
+const nodeJobFailures = new Counter({ name: 'tracejob_node_job_failures_total', help: 'Node jobs that ended in failure, by reason.', labelNames: ['reason'] as const, registers });
+const resultBytes = new Histogram({ name: 'tracejob_result_bytes', help: 'Size of result ConfigMaps written.', buckets: [1024, 8192, 65536, 262144, 524288, 921600], registers });
+const resultTruncations = new Counter({ name: 'tracejob_result_truncations_total', help: 'Cuts made to fit results into a ConfigMap.', registers });
+const parseErrors = new Counter({ name: 'tracejob_result_parse_errors_total', help: 'Agent result documents that could not be parsed.', registers });
 
-const onFinished = (tj: TraceJob, phase: string, reason: string) => finished.inc({ phase, probe: String(tj.spec.probe?.type ?? ''), reason });
+const observe: RunObserver = {
+  finished: (tj, phase, reason, seconds) => {
+    const probe = String(tj.spec.probe?.type ?? '');
+    finished.inc({ phase, probe, reason });
+    if (seconds !== undefined) runSeconds.observe({ probe, phase }, seconds);
+  },
+  nodeJobFailed: (reason) => nodeJobFailures.inc({ reason }),
+  resultWritten: (bytes, truncations, unparseable) => {
+    resultBytes.observe(bytes);
+    resultTruncations.inc(truncations);
+    parseErrors.inc(unparseable);
+  },
+};
 
 const onWatchRestart = (resource: string) => () => metrics.watchRestarts.inc({ resource });
 const traceJobs = new Informer<TraceJob & KubeObject>({
@@ -48,7 +65,21 @@ const port = new ApiTraceJobPort(kc, config.namespace, (verb, resource) => apiCa
   traceJob: (namespace, name) => traceJobs.store.get(`${namespace}/${name}`),
   job: (name) => nodeJobs.store.get(`${config.namespace}/${name}`) as V1Job | undefined,
 });
-const reconciler = new TraceJobReconciler({ port, config, log, onFinished });
+const reconciler = new TraceJobReconciler({ port, config, log, observe });
+
+// TraceJobs by phase and probe, counted from the informer cache at scrape time.
+new Gauge({
+  name: 'tracejob_tracejobs',
+  help: 'TraceJobs in the cluster by phase and probe.',
+  labelNames: ['phase', 'probe'] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const tj of traceJobs.store.list()) {
+      this.inc({ phase: tj.status?.phase ?? 'New', probe: String(tj.spec?.probe?.type ?? '') });
+    }
+  },
+});
 
 const controller = new Controller({
   name: 'tracejob',
