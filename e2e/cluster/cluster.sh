@@ -370,6 +370,9 @@ cmd_up() {
   log "components ready ($(elapsed "$tb")s)"
   local ip; ip=$(node_ip)
   mkdir -p "$STATE" "$RUN" "$LOGS" "$CONF"
+  # After an unclean stop (processes killed, e.g. a session ending) pods'
+  # mounts and network namespaces are left over; clear them before starting.
+  running containerd || { kill_shims; cleanup_mounts; cleanup_netns; }
   ensure_pki "$ip"
   host_setup "$ip"
   write_component_configs "$ip"
@@ -425,6 +428,16 @@ cleanup_mounts() {
     { grep -E "^($KUBELET_ROOT(/.*)?\$|/run/containerd/|$CTRD_ROOT/io\.containerd\.grpc\.v1\.cri/|/run/netns/cni-)" || true; } |
     sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
 }
+cleanup_netns() { # pod netns left by CNI, also after containerd was SIGKILLed (a session ending)
+  # `ip netns` bind-mounts /run/netns onto itself, which can hide older nsfs
+  # mounts beneath it: peel that bind off, unmount the nsfs mounts, remove the files.
+  local i f
+  for i in 1 2 3; do
+    grep -q ' /run/netns ' /proc/self/mounts && { umount -l /run/netns 2>/dev/null || true; }
+    for f in $(awk '$2 ~ "^/run/netns/cni-" {print $2}' /proc/self/mounts); do umount -l "$f" 2>/dev/null || true; done
+  done
+  rm -f /run/netns/cni-* 2>/dev/null || true
+}
 cmd_down() {
   local purge=0; [ "${1:-}" = --purge ] && purge=1
   local T0; T0=$(now)
@@ -434,8 +447,7 @@ cmd_down() {
   stop_proc containerd 30
   kill_shims
   cleanup_mounts
-  local ns
-  for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns delete "$ns" 2>/dev/null || true; done
+  cleanup_netns
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE" 2>/dev/null || true
   nft list table inet "$NFT_TABLE" >/dev/null 2>&1 && nft delete table inet "$NFT_TABLE" || true
   ip -4 addr show dev lo | grep -q "inet $SERVICE_IP/32" && ip addr del "$SERVICE_IP/32" dev lo || true
