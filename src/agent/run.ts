@@ -176,6 +176,8 @@ export interface RunOptions {
   watchIntervalMs?: number;
   /** Compile + load budget before giving up (ms). */
   attachTimeoutMs?: number;
+  /** Re-send SIGINT this often while bpftrace has printed nothing since the last one (ms). */
+  sigintResendMs?: number;
   /** After SIGINT, how long bpftrace may take to print its maps (ms). */
   exitGraceMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -224,6 +226,8 @@ export function runBpftrace(opts: RunOptions): RunHandle {
   let pending = '';
   let durationTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
+  let resendTimer: NodeJS.Timeout | undefined;
+  let lastOutputAt = 0;
   let watchTimer: NodeJS.Timeout | undefined;
   let settleTimer: NodeJS.Timeout | undefined;
   let exited = false;
@@ -241,6 +245,20 @@ export function runBpftrace(opts: RunOptions): RunHandle {
     }
     clearTimers();
     child.kill('SIGINT');
+    // bpftrace 0.17 can lose a SIGINT that lands just after attach and then
+    // waits forever. In that window only (little data, so a quick dump),
+    // re-send it while bpftrace has printed nothing since the first one; never
+    // once it prints (a second SIGINT mid-dump kills it).
+    if (resendTimer) clearInterval(resendTimer);
+    const justAttached = attached && stopAt - attachedAt < 3000;
+    if (justAttached) resendTimer = setInterval(() => {
+      if (exited || lastOutputAt >= stopAt) {
+        if (resendTimer) clearInterval(resendTimer);
+        return;
+      }
+      opts.onDiagnostic?.('bpftrace printed nothing since SIGINT; sending SIGINT again');
+      child.kill('SIGINT');
+    }, opts.sigintResendMs ?? 5000);
     if (killTimer) clearTimeout(killTimer);
     killTimer = setTimeout(() => {
       if (!exited) {
@@ -296,6 +314,7 @@ export function runBpftrace(opts: RunOptions): RunHandle {
 
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
+    lastOutputAt = Date.now();
     pending += chunk;
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
@@ -321,6 +340,7 @@ export function runBpftrace(opts: RunOptions): RunHandle {
       exited = true;
       clearTimers();
       if (killTimer) clearTimeout(killTimer);
+      if (resendTimer) clearInterval(resendTimer);
       if (pending) {
         handleLine(pending);
         pending = '';
