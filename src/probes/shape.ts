@@ -216,7 +216,8 @@ export function mergeBuckets(lists: HistogramBucket[][]): HistogramBucket[] {
 export function formatUs(us: number): string {
   if (us >= 1_000_000) return `${trim(us / 1_000_000)}s`;
   if (us >= 1000) return `${trim(us / 1000)}ms`;
-  return `${us}us`;
+  // Interpolated percentiles are fractional; whole microseconds are precise enough.
+  return `${Math.round(us)}us`;
 }
 
 const trim = (n: number): string => (Math.round(n * 10) / 10).toString();
