@@ -5,7 +5,6 @@
 //   new generation → validate → Accepted → resolve targets → node jobs created
 //   (Running) → agent attached → jobs finish → results collected → Succeeded/Failed
 import type { Logger } from 'pino';
-import type { V1Job } from '@kubernetes/client-node';
 import type { TraceJob, TraceJobStatus, Phase } from '../api/tracejob.js';
 import { parseDuration } from '../api/duration.js';
 import type { AgentConfig, AgentMessage } from '../agent/protocol.js';
@@ -391,5 +390,3 @@ function mergeResolvedTargets(
     return { ...t, hostPIDs: r.hostPIDs.slice(0, 64), ...(r.cgroupPath ? { cgroupPath: r.cgroupPath } : {}), ...(r.cgroupID ? { cgroupID: r.cgroupID } : {}) };
   });
 }
-
-export type { V1Job };
