@@ -1,5 +1,6 @@
 // TraceJob helpers for e2e suites: install the operator, create workloads and
 // TraceJobs, wait for phases and conditions, read results.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { apply, getJson, k, kubectl, waitForAsync } from './kube.js';
 
@@ -38,6 +39,8 @@ export function installOperator(extra: string[] = []): void {
     { stdio: 'inherit' },
   );
   k(['-n', OPERATOR_NS, 'rollout', 'status', 'deploy/tracejob-operator', '--timeout=120s']);
+  const available = getJson<{ status?: { availableReplicas?: number } }>(['-n', OPERATOR_NS, 'get', 'deploy', 'tracejob-operator']);
+  assert.ok((available.status?.availableReplicas ?? 0) >= 1, 'the operator has no available replica after install');
 }
 
 export function workloadPod(namespace: string, name: string, command: string[], labels: Record<string, string> = {}, restartPolicy = 'Always'): void {
@@ -59,7 +62,9 @@ export function waitPodReady(namespace: string, name: string): void {
 
 export function createTraceJob(namespace: string, name: string, spec: Record<string, unknown>): TraceJobObj {
   apply({ apiVersion: 'tracing.tracejob.dev/v1alpha1', kind: 'TraceJob', metadata: { name, namespace }, spec });
-  return getTraceJob(namespace, name) as TraceJobObj;
+  const tj = getTraceJob(namespace, name);
+  assert.ok(tj?.metadata.uid, `TraceJob ${namespace}/${name} was not created`);
+  return tj;
 }
 
 export function getTraceJob(namespace: string, name: string): TraceJobObj | undefined {
@@ -97,8 +102,14 @@ export interface ResultDoc {
 }
 
 export function readResult(namespace: string, tj: TraceJobObj): { doc: ResultDoc; report: string } {
-  const cm = getJson<{ data: Record<string, string> }>(['-n', namespace, 'get', 'configmap', tj.status?.resultRef?.configMap ?? '']);
-  return { doc: JSON.parse(cm.data['result.json'] ?? '{}') as ResultDoc, report: cm.data['report.txt'] ?? '' };
+  const name = tj.status?.resultRef?.configMap;
+  assert.ok(name, `TraceJob ${tj.metadata.name} has no status.resultRef: ${tj.status?.message ?? ''}`);
+  const cm = getJson<{ data: Record<string, string> }>(['-n', namespace, 'get', 'configmap', name]);
+  assert.ok(cm.data['result.json'] && cm.data['report.txt'], `ConfigMap ${name} lacks result.json or report.txt`);
+  const doc = JSON.parse(cm.data['result.json']) as ResultDoc;
+  // The result belongs to this TraceJob's probe (a stale or foreign ConfigMap would not).
+  assert.equal(doc.probe, (tj.spec['probe'] as { type?: string } | undefined)?.type);
+  return { doc, report: cm.data['report.txt'] };
 }
 
 export function tableRows(doc: ResultDoc, name: string): Array<Array<string | number | null>> {
