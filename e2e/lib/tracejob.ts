@@ -43,6 +43,31 @@ export function installOperator(extra: string[] = []): void {
   assert.ok((available.status?.availableReplicas ?? 0) >= 1, 'the operator has no available replica after install');
 }
 
+/** The CRD (server-side applied, as the chart ships it) and the operator, for suites that need both. */
+export function installCrdsAndOperator(): void {
+  k(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
+  installOperator();
+}
+
+/**
+ * The ground-truth pattern: create the TraceJob, wait until the tracer is
+ * attached, trigger the workload (which does its known work only then), and
+ * return the finished run with its result; the run must have succeeded.
+ */
+export async function traceTriggered(
+  namespace: string,
+  name: string,
+  pod: string,
+  spec: Record<string, unknown>,
+): Promise<{ tj: TraceJobObj; doc: ResultDoc; report: string }> {
+  createTraceJob(namespace, name, spec);
+  await waitForCondition(namespace, name, 'Attached');
+  trigger(namespace, pod);
+  const tj = await waitForPhase(namespace, name, ['Succeeded', 'Failed']);
+  assert.equal(tj.status?.phase, 'Succeeded', tj.status?.message);
+  return { tj, ...readResult(namespace, tj) };
+}
+
 export function workloadPod(namespace: string, name: string, command: string[], labels: Record<string, string> = {}, restartPolicy = 'Always'): void {
   apply({
     apiVersion: 'v1',

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { apply, clusterReachable, createNamespace, deleteNamespace, k, waitForAsync } from '../lib/kube.js';
 import {
   createTraceJob,
-  installOperator,
+  installCrdsAndOperator,
+  traceTriggered,
   readResult,
   tableRows,
   trigger,
@@ -27,8 +28,7 @@ type Hist = ResultDoc['histograms'][number] & { key?: string };
 describe('probe catalog ground truth on the cluster', { skip: !reachable && 'local cluster not running' }, () => {
   let ns = '';
   before(() => {
-    k(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
-    installOperator();
+    installCrdsAndOperator();
     ns = createNamespace('tj-catalog');
     workloadPod(ns, 'noisy', ['node', '/workloads/noisy-ops.js']);
     waitPodReady(ns, 'noisy');
@@ -39,14 +39,9 @@ describe('probe catalog ground truth on the cluster', { skip: !reachable && 'loc
   async function traceWorkload(name: string, command: string[], probe: Record<string, unknown>, duration = '6s'): Promise<{ tj: TraceJobObj; doc: ResultDoc; report: string }> {
     workloadPod(ns, name, command);
     waitPodReady(ns, name);
-    createTraceJob(ns, name, { target: { pod: { name } }, probe, duration });
-    await waitForCondition(ns, name, 'Attached');
-    trigger(ns, name);
-    const tj = await waitForPhase(ns, name, ['Succeeded', 'Failed']);
-    assert.equal(tj.status?.phase, 'Succeeded', tj.status?.message);
-    const { doc, report } = readResult(ns, tj);
+    const result = await traceTriggered(ns, name, name, { target: { pod: { name } }, probe, duration });
     k(['-n', ns, 'delete', 'pod', name, '--wait=false']);
-    return { tj, doc, report };
+    return result;
   }
 
   const rowsByKey = (doc: ResultDoc, table: string) => new Map(tableRows(doc, table).map((r) => [String(r[0]), r]));

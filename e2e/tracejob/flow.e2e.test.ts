@@ -12,7 +12,9 @@ import {
   condition,
   createTraceJob,
   getTraceJob,
+  installCrdsAndOperator,
   installOperator,
+  traceTriggered,
   nodeJobsOf,
   readResult,
   tableRows,
@@ -28,8 +30,7 @@ const reachable = clusterReachable();
 describe('TraceJob end to end', { skip: !reachable && 'local cluster not running' }, () => {
   let ns = '';
   before(() => {
-    k(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
-    installOperator();
+    installCrdsAndOperator();
     ns = createNamespace('tj-e2e');
     workloadPod(ns, 'execer', ['node', '/workloads/exec-n.js', '7', '/bin/true']);
     workloadPod(ns, 'noisy', ['node', '/workloads/noisy.js']);
@@ -71,12 +72,7 @@ describe('TraceJob end to end', { skip: !reachable && 'local cluster not running
   });
 
   test('tcpConnectLatency counts exactly the 25 connections and fills the histogram', async () => {
-    createTraceJob(ns, 'connects', { target: { pod: { name: 'connector', container: 'app' } }, probe: { type: 'tcpConnectLatency' }, duration: '8s' });
-    await waitForCondition(ns, 'connects', 'Attached');
-    trigger(ns, 'connector');
-    const tj = await waitForPhase(ns, 'connects', ['Succeeded', 'Failed']);
-    assert.equal(tj.status?.phase, 'Succeeded', tj.status?.message);
-    const { doc } = readResult(ns, tj);
+    const { tj, doc } = await traceTriggered(ns, 'connects', 'connector', { target: { pod: { name: 'connector', container: 'app' } }, probe: { type: 'tcpConnectLatency' }, duration: '8s' });
     assert.equal(doc.counters['connections'], 25);
     const hist = doc.histograms[0];
     assert.ok(hist, 'a latency histogram');
@@ -234,12 +230,7 @@ describe('TraceJob end to end', { skip: !reachable && 'local cluster not running
 
     test('a custom bpftrace program with the {{filter}} placeholder counts the target only', async () => {
       const program = 'tracepoint:sched:sched_process_exec /{{filter}}/ { @execs[comm] = count(); }';
-      createTraceJob(adminNs, 'custom', { target: { pod: { name: 'execer' } }, probe: { type: 'bpftrace', program }, duration: '8s' });
-      await waitForCondition(adminNs, 'custom', 'Attached');
-      trigger(adminNs, 'execer');
-      const tj = await waitForPhase(adminNs, 'custom', ['Succeeded', 'Failed']);
-      assert.equal(tj.status?.phase, 'Succeeded', tj.status?.message);
-      const { doc } = readResult(adminNs, tj);
+      const { doc } = await traceTriggered(adminNs, 'custom', 'execer', { target: { pod: { name: 'execer' } }, probe: { type: 'bpftrace', program }, duration: '8s' });
       const rows = doc.tables.flatMap((t) => t.rows);
       const trueRow = rows.find((r) => r[0] === 'true');
       assert.equal(Number(trueRow?.at(-1)), 5, JSON.stringify(doc.tables));
