@@ -241,7 +241,10 @@ export class TraceJobReconciler {
       const verdict: NodeJobVerdict = observeNodeJob(job, pod, nowDate.getTime(), config.pendingTimeoutSeconds * 1000);
       let messages: AgentMessage[] = [];
       const podName = pod?.metadata?.name;
-      if (podName && verdict.state !== 'pending' && verdict.state !== 'stuck') {
+      // While a single-node trace runs after attach, the log holds nothing new
+      // the operator needs until the end: skip re-reading it on every poll.
+      const nothingNew = verdict.state === 'running' && refs.length === 1 && Boolean(tj.status?.timing?.attached);
+      if (podName && verdict.state !== 'pending' && verdict.state !== 'stuck' && !nothingNew) {
         messages = decodeLog(await port.readPodLog(podName, 'agent').catch(() => ''));
       }
       const latest = latestMessages(messages);

@@ -1,9 +1,10 @@
 // execs — every successful exec in the target (the article's "who runs what";
 // execsnoop). sched:sched_process_exec fires after the new image is in place,
 // in the exec'ing task's context, so the target filter applies directly.
-// Its `filename` is a __data_loc field that bpftrace (0.17 and 0.23) reads as
-// an integer, so the path is taken from sys_enter_execve/execveat of the same
-// task (keyed by tid, which sched_process_exec reports as old_pid).
+// Its `filename` is a __data_loc field; `str(args.filename)` came back empty
+// with the agent image's bpftrace 0.23.2 on this kernel, so the path is taken
+// from sys_enter_execve/execveat of the same task (keyed by tid, which
+// sched_process_exec reports as old_pid) — correct on every version.
 import { block, defineProbe, endBlock } from './define.js';
 import { noParams } from './params.js';
 import type { EventSpec } from './shape.js';
