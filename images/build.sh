@@ -23,12 +23,10 @@ BASE_RECIPE=3   # bump to invalidate cached base rootfs tarballs
 AGENT_PKGS="bpftrace nodejs ca-certificates"
 OPERATOR_PKGS="nodejs ca-certificates"
 WORKLOAD_PKGS="nodejs busybox coreutils python3-minimal procps iproute2"
-export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
+# Shared helpers (die, now, elapsed); only the log prefix differs here.
+. "$REPO/e2e/cluster/lib.sh"
 log() { printf '[%s] images: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 DOIMPORT=1
 mkdir -p "$OUT" "$CACHE/rootfs"
 
