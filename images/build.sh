@@ -3,9 +3,10 @@
 # (namespace k8s.io, where the kubelet's CRI looks):
 #   localhost/pause:3.10              static C pause (sandbox image)
 #   localhost/tracejob-agent:dev      trixie minbase + bpftrace + nodejs + /opt/tracejob
+#   localhost/tracejob-agent-systemtap:dev   the agent + systemtap, gcc, make (SystemTap runs only)
 #   localhost/tracejob-operator:dev   trixie minbase + nodejs + /opt/tracejob, user 65532
 #   localhost/tracejob-workload:dev   trixie minbase + nodejs + busybox + coreutils + python3-minimal (+ e2e/workloads -> /workloads)
-# Usage: images/build.sh [all|pause|agent|operator|workload]... [--no-import]
+# Usage: images/build.sh [all|pause|agent|agent-systemtap|operator|workload]... [--no-import]
 # The app layer is taken from the repo's dist/ (run `npm run build` first).
 # Base root filesystems are cached as tarballs keyed by suite + package list under
 # ${TRACEJOB_CACHE:-/var/cache/tracejob}/rootfs/, so rebuilding the app images is fast.
@@ -21,6 +22,9 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SOCK="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
 BASE_RECIPE=3   # bump to invalidate cached base rootfs tarballs
 AGENT_PKGS="bpftrace nodejs ca-certificates"
+# SystemTap builds a kernel module per script: stap plus a compiler. Kernel headers and
+# debuginfo are node-specific and come from the node or the debuginfo init container.
+AGENT_STAP_PKGS="$AGENT_PKGS systemtap gcc make libc6-dev"
 OPERATOR_PKGS="nodejs ca-certificates"
 WORKLOAD_PKGS="nodejs busybox coreutils python3-minimal procps iproute2"
 
@@ -162,6 +166,16 @@ build_agent() {
   import_image "$tarf"; report localhost/tracejob-agent:dev "$tarf" "$t0"
 }
 
+build_agent_systemtap() {
+  need_main agent
+  local t0 base; t0=$(now); base=$(base_rootfs $AGENT_STAP_PKGS); app_layer
+  local tarf="$OUT/tracejob-agent-systemtap-dev.oci.tar"
+  "$HERE/mkimage.sh" --name localhost/tracejob-agent-systemtap:dev --out "$tarf" --layer "$base" --layer "$APP_LAYER" \
+    --entrypoint '["node","/opt/tracejob/dist/agent/main.js"]' --env NODE_ENV=production --workdir /opt/tracejob \
+    --label org.opencontainers.image.title=tracejob-agent-systemtap 2>/dev/null
+  import_image "$tarf"; report localhost/tracejob-agent-systemtap:dev "$tarf" "$t0"
+}
+
 build_operator() {
   need_main operator
   local t0 base; t0=$(now); base=$(base_rootfs $OPERATOR_PKGS); app_layer
@@ -193,12 +207,13 @@ for a in "$@"; do case $a in --no-import) DOIMPORT=0 ;; *) targets+=("$a") ;; es
 T0=$(now)
 for t in "${targets[@]}"; do
   case $t in
-    all) build_pause; build_agent; build_operator; build_workload ;;
+    all) build_pause; build_agent; build_agent_systemtap; build_operator; build_workload ;;
     pause) build_pause ;;
     agent) build_agent ;;
+    agent-systemtap) build_agent_systemtap ;;
     operator) build_operator ;;
     workload) build_workload ;;
-    *) die "unknown image $t (all|pause|agent|operator|workload)" ;;
+    *) die "unknown image $t (all|pause|agent|agent-systemtap|operator|workload)" ;;
   esac
 done
 log "total $(elapsed "$T0")s"

@@ -152,6 +152,18 @@ describe('agent on this host (real bpftrace)', { skip, timeout: 120_000 }, () =>
     for (const c of containers) await removeContainer(c);
   });
 
+  it('mode preflight: the capability report only, exit 0, no tracer started', async () => {
+    const t0 = Date.now();
+    const r = await runAgent(config({ probe: { type: 'tcpRetransmits', params: {} }, backend: 'systemtap', targets: [], mode: 'preflight' }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.messages.map((m) => m.tracejob), ['preflight']);
+    const caps = r.messages[0]?.tracejob === 'preflight' ? r.messages[0].caps : {};
+    assert.equal(caps['kernel'], readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
+    assert.deepEqual(r.termination, { reason: 'Completed', message: 'capability report only' });
+    assert.doesNotMatch(r.stderr, /backend|program:/);
+    assert.ok(Date.now() - t0 < 20_000);
+  });
+
   it('execs: exactly the 6 execs of the target, none of the neighbour; protocol in order', async () => {
     const c = fakeContainer(6);
     containers.push(c);

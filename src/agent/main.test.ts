@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { terminationMessage } from './main.js';
+import { stapEnv, terminationMessage } from './main.js';
 import { TERMINATION_MESSAGE_LIMIT } from './protocol.js';
 
 describe('terminationMessage', () => {
@@ -16,5 +16,15 @@ describe('terminationMessage', () => {
     assert.equal(parsed.partial, true);
     assert.match(parsed.message, /^stdin:1:1: ERROR: /);
     assert.match(parsed.message, /truncated\]$/);
+  });
+});
+
+describe('stapEnv', () => {
+  it('fetched debuginfo first on the search path; debuginfod passed through; nothing otherwise', () => {
+    assert.deepEqual(stapEnv(undefined), {});
+    assert.deepEqual(stapEnv({ debugRoot: '/debuginfo/6.1.0-18-amd64/root', debuginfodUrls: 'https://d.example' }), {
+      SYSTEMTAP_DEBUGINFO_PATH: '+:.debug:/debuginfo/6.1.0-18-amd64/root/usr/lib/debug:/usr/lib/debug:build',
+      DEBUGINFOD_URLS: 'https://d.example',
+    });
   });
 });

@@ -61,6 +61,7 @@ export interface AgentIO {
   /** Overrides for tests. */
   preflight?: () => AgentCapabilities;
   procRoot?: string;
+  exists?: (path: string) => boolean;
 }
 
 /** Raised at any step to end the run with an exit code and an error message. */
@@ -157,9 +158,17 @@ export async function runAgent(io: AgentIO): Promise<number> {
 
     // 2. Preflight
     const caps = (io.preflight ?? (() => preflight({ bpftracePath: io.env['TRACEJOB_BPFTRACE'] })))();
+    // Debuginfo fetched for this run (init container → read-only cache) counts as the node's own.
+    const di = cfg.debuginfo;
+    if (di?.buildTree && (io.exists ?? existsSync)(`${di.buildTree}/Makefile`)) caps.host.kernelBuildTree = true;
+    if (di?.debugRoot || di?.debuginfodUrls) caps.host.debuginfo = { ...(caps.host.debuginfo ?? { debuginfod: false }), present: true, debuginfod: Boolean(di.debuginfodUrls) || (caps.host.debuginfo?.debuginfod ?? false) };
     emit({ tracejob: 'preflight', at: now(), caps: capsForMessage(caps) });
     for (const w of caps.host.warnings) log(`preflight: ${w}`);
     checkTerminated();
+    if (cfg.mode === 'preflight') {
+      writeTermination({ reason: EXIT_REASONS[AGENT_EXIT.ok] ?? 'Completed', message: 'capability report only' });
+      return AGENT_EXIT.ok;
+    }
 
     // SystemTap asked for explicitly: fail fast (before any /proc scan) when no stap runtime can work here.
     const wantsStap = cfg.backend === 'systemtap' || cfg.probe.type === 'systemtap';
@@ -303,7 +312,8 @@ export async function runAgent(io: AgentIO): Promise<number> {
               path: 'stap',
               fileName: 'program.stp',
               markerInProgram: true,
-              args: (file: string) => stapArgs(file, { guru, runtime: choice.runtime ?? 'module' }),
+              args: (file: string) => stapArgs(file, { guru, runtime: choice.runtime ?? 'module', ...(di?.buildTree ? { buildTree: di.buildTree } : {}) }),
+              env: stapEnv(di),
             },
             // stap compiles a kernel module before attaching: allow for it.
             attachTimeoutMs: 300_000,
@@ -418,6 +428,14 @@ export async function runAgent(io: AgentIO): Promise<number> {
       process.off('SIGINT', onSignal);
     }
   }
+}
+
+/** Environment for stap: the fetched debuginfo first, then the usual places; debuginfod when configured. */
+export function stapEnv(di: { debugRoot?: string | undefined; debuginfodUrls?: string | undefined } | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (di?.debugRoot) env['SYSTEMTAP_DEBUGINFO_PATH'] = `+:.debug:${di.debugRoot}/usr/lib/debug:/usr/lib/debug:build`;
+  if (di?.debuginfodUrls) env['DEBUGINFOD_URLS'] = di.debuginfodUrls;
+  return env;
 }
 
 function isEntrypoint(): boolean {

@@ -38,6 +38,24 @@ export const AgentConfig = z.object({
    * namespace is in policy.systemtapGuruNamespaces. Absent (older operators) = not allowed.
    */
   guruAllowed: z.boolean().optional(),
+  /**
+   * `preflight`: report the node's capabilities and exit (the operator refreshes a
+   * missing or stale node capability report this way before a SystemTap run).
+   */
+  mode: z.enum(['trace', 'preflight']).default('trace'),
+  /**
+   * Where SystemTap finds kernel debuginfo and the build tree when the node's own
+   * files are not enough (packages unpacked by the debuginfo init container into a
+   * cache mounted read-only, or debuginfod). Paths are inside the agent container.
+   */
+  debuginfo: z
+    .object({
+      buildTree: z.string().optional(),
+      /** A directory holding usr/lib/debug (SYSTEMTAP_DEBUGINFO_PATH). */
+      debugRoot: z.string().optional(),
+      debuginfodUrls: z.string().optional(),
+    })
+    .optional(),
 });
 export type AgentConfig = z.input<typeof AgentConfig>;
 

@@ -190,7 +190,7 @@ export interface RunOptions {
    * shown in errors, and whether the program prints the attach marker itself.
    * Default: bpftrace `-f json <file>` with the marker injected into BEGIN.
    */
-  tracer?: { path: string; args: (file: string) => string[]; fileName: string; markerInProgram: boolean };
+  tracer?: { path: string; args: (file: string) => string[]; fileName: string; markerInProgram: boolean; env?: Record<string, string> };
 }
 
 export interface RunHandle {
@@ -212,7 +212,7 @@ export function runBpftrace(opts: RunOptions): RunHandle {
   const argv = opts.tracer ? opts.tracer.args(file) : ['-f', 'json', file];
   const child = spawn(opts.tracer?.path ?? opts.bpftracePath ?? 'bpftrace', argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: opts.env ?? process.env,
+    env: { ...(opts.env ?? process.env), ...(opts.tracer?.env ?? {}) },
   });
 
   let attached = false;

@@ -40,6 +40,7 @@ describe('capabilityReport', () => {
       kernel: '6.18.44-fc-v769',
       arch: 'x86_64',
       os: 'Debian GNU/Linux 12 (bookworm)',
+      osRelease: { id: 'debian', idLike: [] },
       btf: true,
       tracefs: true,
       tracepoints: 1893,

@@ -14,6 +14,8 @@ export interface CapabilityReport {
   kernel: string;
   arch?: string;
   os?: string;
+  /** os-release fields the debuginfo resolver picks packages by. */
+  osRelease?: { id: string; idLike: string[]; versionId?: string; codename?: string };
   btf: boolean;
   tracefs: boolean;
   /** Number of tracepoints the node lists (undefined when not enumerated). */
@@ -85,6 +87,13 @@ export function capabilityReport(caps: Rec, nodeName: string, now: Date): Capabi
   if (arch) r.arch = arch;
   const pretty = str(os['prettyName']) ?? str(os['id']);
   if (pretty) r.os = pretty;
+  const osId = str(os['id']);
+  if (osId) {
+    const idLike = Array.isArray(os['idLike']) ? os['idLike'].filter((x): x is string => typeof x === 'string') : [];
+    const versionId = str(os['versionId']);
+    const codename = str(os['codename']);
+    r.osRelease = { id: osId, idLike, ...(versionId ? { versionId } : {}), ...(codename ? { codename } : {}) };
+  }
   if (typeof caps['tracepoints'] === 'number') r.tracepoints = caps['tracepoints'];
   const sv = str(host['stapVersion']);
   if (sv) r.stapVersion = sv;
@@ -118,6 +127,25 @@ export function capabilityConfigMap(caps: Rec, nodeName: string, now: Date, name
     },
     data: { 'report.json': `${JSON.stringify(report, null, 2)}\n` },
   };
+}
+
+/** The report stored in a capability ConfigMap, or undefined when absent or unreadable. */
+export function reportFromConfigMap(cm: V1ConfigMap | undefined): CapabilityReport | undefined {
+  const text = cm?.data?.['report.json'];
+  if (!text) return undefined;
+  try {
+    const r = JSON.parse(text) as CapabilityReport;
+    return typeof r.kernel === 'string' && typeof r.reportedAt === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a report is recent enough to plan a run on (and written by an agent that knew the OS). */
+export function reportIsFresh(report: CapabilityReport | undefined, now: Date, maxAgeSeconds: number): report is CapabilityReport {
+  if (!report) return false;
+  const age = now.getTime() - Date.parse(report.reportedAt);
+  return Number.isFinite(age) && age >= 0 && age <= maxAgeSeconds * 1000;
 }
 
 /** Node jobs whose preflight was already written (bounded; a restart just writes again). */

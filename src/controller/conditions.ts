@@ -7,6 +7,10 @@ export const COND = {
   TargetResolved: 'TargetResolved',
   NodeJobCreated: 'NodeJobCreated',
   Attached: 'Attached',
+  /** SystemTap runs: the node's capability report is fresh (a preflight-only job refreshes it). */
+  NodeCapabilities: 'NodeCapabilities',
+  /** SystemTap runs: kernel debuginfo/headers come from the host or are being fetched. */
+  Debuginfo: 'Debuginfo',
   Succeeded: 'Succeeded',
   Failed: 'Failed',
 } as const;

@@ -6,6 +6,8 @@ export const OperatorConfig = z.object({
   /** Namespace the operator runs in; node jobs are created here so tenants cannot exec into them. */
   namespace: z.string().min(1).default('tracejob-system'),
   agentImage: z.string().min(1).default('localhost/tracejob-agent:dev'),
+  /** The agent with systemtap and a compiler: used for SystemTap runs only (it is much larger). */
+  agentSystemtapImage: z.string().min(1).default('localhost/tracejob-agent-systemtap:dev'),
   agentImagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
   agentResources: z
     .object({
@@ -32,6 +34,24 @@ export const OperatorConfig = z.object({
   workers: z.number().int().min(1).max(32).default(4),
   /** Poll interval while a trace runs (attach detection, job completion). */
   runningPollSeconds: z.number().min(0.2).default(2),
+  /**
+   * A node capability report older than this is refreshed (a preflight-only node job)
+   * before a SystemTap run on that node relies on it.
+   */
+  capabilityMaxAgeSeconds: z.number().int().min(10).default(3600),
+  /** Kernel debuginfo/headers for SystemTap runs (src/systemtap/debuginfo.ts). */
+  debuginfo: z
+    .object({
+      /** DEBUGINFOD_URLS for stap (space-separated); replaces the debuginfo package, not the headers. */
+      debuginfodUrls: z.string().default(''),
+      /** hostPath cache of unpacked packages, shared by runs on a node. */
+      cacheHostPath: z.string().startsWith('/').default('/var/cache/tracejob/debuginfo'),
+      /** Bound on fetching and unpacking packages in the init container. */
+      timeoutSeconds: z.number().int().min(30).max(3600).default(600),
+      /** Image for the fetch, replacing the node-distro default (air-gapped mirrors). */
+      image: z.string().default(''),
+    })
+    .default({ debuginfodUrls: '', cacheHostPath: '/var/cache/tracejob/debuginfo', timeoutSeconds: 600, image: '' }),
 });
 export type OperatorConfig = z.output<typeof OperatorConfig>;
 
@@ -42,11 +62,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
   return OperatorConfig.parse({
     namespace: env.TRACEJOB_NAMESPACE || env.POD_NAMESPACE || undefined,
     agentImage: env.TRACEJOB_AGENT_IMAGE || undefined,
+    agentSystemtapImage: env.TRACEJOB_AGENT_SYSTEMTAP_IMAGE || undefined,
     agentImagePullPolicy: env.TRACEJOB_AGENT_PULL_POLICY || undefined,
     agentResources: env.TRACEJOB_AGENT_RESOURCES ? (JSON.parse(env.TRACEJOB_AGENT_RESOURCES) as unknown) : undefined,
     jobGraceSeconds: num(env.TRACEJOB_JOB_GRACE_SECONDS),
     pendingTimeoutSeconds: num(env.TRACEJOB_PENDING_TIMEOUT_SECONDS),
     workers: num(env.TRACEJOB_WORKERS),
+    capabilityMaxAgeSeconds: num(env.TRACEJOB_CAPABILITY_MAX_AGE_SECONDS),
+    debuginfo: {
+      debuginfodUrls: env.TRACEJOB_DEBUGINFOD_URLS || undefined,
+      cacheHostPath: env.TRACEJOB_DEBUGINFO_CACHE || undefined,
+      timeoutSeconds: num(env.TRACEJOB_DEBUGINFO_TIMEOUT_SECONDS),
+      image: env.TRACEJOB_DEBUGINFO_IMAGE || undefined,
+    },
     policy: {
       nodeTargetNamespaces: list(env.TRACEJOB_POLICY_NODE_TARGET_NAMESPACES),
       customProgramNamespaces: list(env.TRACEJOB_POLICY_CUSTOM_PROGRAM_NAMESPACES),

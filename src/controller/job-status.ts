@@ -2,6 +2,7 @@
 // every failure mode is a table test rather than a cluster experiment.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { EXIT_REASONS, TerminationSummary, type AgentMessage } from '../agent/protocol.js';
+import { DEBUGINFO_UNAVAILABLE_EXIT } from '../systemtap/debuginfo.js';
 
 export type NodeJobVerdict =
   | { state: 'pending'; message: string }
@@ -17,6 +18,26 @@ export function observeNodeJob(job: V1Job, pod: V1Pod | undefined, nowMs: number
   const conds = job.status?.conditions ?? [];
   const complete = conds.find((c) => (c.type === 'Complete' || c.type === 'SuccessCriteriaMet') && c.status === 'True');
   const failed = conds.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
+  // The debuginfo init container (SystemTap runs): its failure is the run's, with its own reason.
+  const init = pod?.status?.initContainerStatuses?.find((s) => s.name === 'debuginfo');
+  const initTerm = init?.state?.terminated;
+  if (initTerm && initTerm.exitCode !== 0) {
+    const why = (initTerm.message ?? '').trim().split('\n').filter(Boolean).slice(-3).join('; ');
+    const message =
+      initTerm.exitCode === DEBUGINFO_UNAVAILABLE_EXIT
+        ? why || 'no debuginfo package matches the node kernel'
+        : initTerm.exitCode === 137 || initTerm.reason === 'DeadlineExceeded'
+          ? `fetching kernel debuginfo/headers did not finish in time (exit ${initTerm.exitCode})${why ? `: ${why}` : ''}`
+          : `fetching kernel debuginfo/headers failed (exit ${initTerm.exitCode})${why ? `: ${why}` : ''}`;
+    return { state: 'failed', reason: 'DebuginfoUnavailable', message, exitCode: initTerm.exitCode };
+  }
+  const initWaiting = init?.state?.waiting;
+  if (initWaiting?.reason && IMAGE_REASONS.has(initWaiting.reason)) {
+    const created = Date.parse(pod?.metadata?.creationTimestamp?.toString() ?? new Date(nowMs).toISOString());
+    if (initWaiting.reason === 'ErrImageNeverPull' || initWaiting.reason === 'InvalidImageName' || nowMs - created > pendingTimeoutMs) {
+      return { state: 'stuck', reason: 'ImageUnavailable', message: `debuginfo image ${init?.image ?? ''} unavailable on the node: ${initWaiting.reason}: ${initWaiting.message ?? ''}`.trim() };
+    }
+  }
   const term = pod?.status?.containerStatuses?.find((s) => s.name === 'agent')?.state?.terminated;
   if (complete || (term && term.exitCode === 0)) return { state: 'succeeded' };
   if (term && term.exitCode !== 0) return failedFromTermination(term.exitCode, term.message, term.reason);

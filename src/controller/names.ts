@@ -24,6 +24,11 @@ export function nodeJobName(uid: string, generation: number, node: string): stri
   return `tj-${uid.replace(/-/g, '').slice(0, 8)}-g${generation}-${shortHash(node)}`;
 }
 
+/** The preflight-only job that refreshes a node's capability report before a run: <node job name>-pf. */
+export function preflightJobName(uid: string, generation: number, node: string): string {
+  return `${nodeJobName(uid, generation, node)}-pf`;
+}
+
 export function resultConfigMapName(traceJobName: string, override?: string): string {
   if (override) return override;
   const name = `${traceJobName}-result`;

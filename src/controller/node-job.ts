@@ -3,22 +3,37 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { AGENT_CONFIG_ENV, TERMINATION_LOG, type AgentConfig } from '../agent/protocol.js';
 import type { OperatorConfig } from './config.js';
-import { ANNOTATIONS, LABELS, MANAGER, nodeJobName, ownerAnnotation } from './names.js';
+import type { NodeJobExtras } from './debuginfo-for-run.js';
+import { ANNOTATIONS, LABELS, MANAGER, nodeJobName, ownerAnnotation, preflightJobName } from './names.js';
 
 export interface NodeJobInput {
   traceJob: { namespace: string; name: string; uid: string; generation: number };
   node: string;
   agentConfig: AgentConfig;
   durationSeconds: number;
-  config: Pick<OperatorConfig, 'namespace' | 'agentImage' | 'agentImagePullPolicy' | 'agentResources' | 'jobGraceSeconds'>;
+  config: Pick<OperatorConfig, 'namespace' | 'agentImage' | 'agentSystemtapImage' | 'agentImagePullPolicy' | 'agentResources' | 'jobGraceSeconds'>;
+  /** SystemTap runs: debuginfo init container, read-only host/cache mounts (src/controller/debuginfo-for-run.ts). */
+  extras?: NodeJobExtras;
+}
+
+export const PREFLIGHT_COMPONENT = 'node-preflight';
+
+/**
+ * SystemTap runs (and their preflight) use the image that ships stap; everything else
+ * the slim bpftrace image. `auto` stays on bpftrace's image: its SystemTap fallback
+ * needs stap in the agent image, so it names that as the blocker.
+ */
+export function usesSystemtapImage(agent: Pick<AgentConfig, 'backend' | 'probe'>): boolean {
+  return agent.backend === 'systemtap' || agent.probe.type === 'systemtap';
 }
 
 export function desiredNodeJob(input: NodeJobInput): V1Job {
-  const { traceJob, node, config } = input;
-  const name = nodeJobName(traceJob.uid, traceJob.generation, node);
+  const { traceJob, node, config, extras } = input;
+  const preflightOnly = input.agentConfig.mode === 'preflight';
+  const name = preflightOnly ? preflightJobName(traceJob.uid, traceJob.generation, node) : nodeJobName(traceJob.uid, traceJob.generation, node);
   const labels = {
     [LABELS.managedBy]: MANAGER,
-    [LABELS.component]: 'node-agent',
+    [LABELS.component]: preflightOnly ? PREFLIGHT_COMPONENT : 'node-agent',
     [LABELS.uid]: traceJob.uid,
     [LABELS.generation]: String(traceJob.generation),
   };
@@ -33,7 +48,7 @@ export function desiredNodeJob(input: NodeJobInput): V1Job {
     spec: {
       // A trace is not idempotent: a retried pod would trace a different window.
       backoffLimit: 0,
-      activeDeadlineSeconds: Math.ceil(input.durationSeconds) + config.jobGraceSeconds,
+      activeDeadlineSeconds: Math.ceil(input.durationSeconds) + config.jobGraceSeconds + (extras?.extraDeadlineSeconds ?? 0),
       // Safety net only: the operator deletes the Job once results are collected.
       ttlSecondsAfterFinished: 3600,
       template: {
@@ -55,10 +70,11 @@ export function desiredNodeJob(input: NodeJobInput): V1Job {
           // Tracing must reach tainted nodes too (the workload runs there).
           tolerations: [{ operator: 'Exists' }],
           terminationGracePeriodSeconds: 30,
+          ...(extras?.initContainers.length ? { initContainers: extras.initContainers } : {}),
           containers: [
             {
               name: 'agent',
-              image: config.agentImage,
+              image: usesSystemtapImage(input.agentConfig) ? config.agentSystemtapImage : config.agentImage,
               imagePullPolicy: config.agentImagePullPolicy,
               env: [
                 { name: AGENT_CONFIG_ENV, value: JSON.stringify(input.agentConfig) },
@@ -74,12 +90,14 @@ export function desiredNodeJob(input: NodeJobInput): V1Job {
                 // Host /sys: BTF, tracefs, and the host's cgroup tree (cgroup ids of other containers).
                 { name: 'host-sys', mountPath: '/sys', readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
+                ...(extras?.agentMounts ?? []),
               ],
             },
           ],
           volumes: [
             { name: 'host-sys', hostPath: { path: '/sys', type: 'Directory' } },
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+            ...(extras?.volumes ?? []),
           ],
         },
       },

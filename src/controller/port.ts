@@ -24,6 +24,8 @@ export interface TraceJobPort {
   listJobPods(jobName: string): Promise<V1Pod[]>;
   readPodLog(podName: string, container: string): Promise<string>;
 
+  /** A ConfigMap in the operator namespace (node capability reports); undefined when absent. */
+  getOperatorConfigMap(name: string): Promise<V1ConfigMap | undefined>;
   /** Creates or replaces the result ConfigMap. */
   applyConfigMap(cm: V1ConfigMap): Promise<void>;
   event(tj: TraceJob, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;

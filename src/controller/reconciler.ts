@@ -15,11 +15,12 @@ import { checkNamespaceConsent, checkSpecPolicy } from './policy.js';
 import { groupByNode, labelSelectorString, resolvePodTarget, type ResolvedPodTarget } from './targets.js';
 import { validateSpec } from './validate.js';
 import { desiredNodeJob } from './node-job.js';
-import { FINALIZER, LABELS, nodeJobName } from './names.js';
+import { FINALIZER, LABELS, nodeJobName, preflightJobName } from './names.js';
+import { debuginfoForRun, type NodeJobExtras, type RunDebuginfo } from './debuginfo-for-run.js';
 import { observeNodeJob, latestMessages, type NodeJobVerdict } from './job-status.js';
 import { buildResultConfigMap, type NodeResult } from './collect.js';
 import type { TraceJobPort } from './port.js';
-import { capabilityConfigMap, shouldWriteReport } from './capabilities.js';
+import { capabilityConfigMap, capabilityConfigMapName, reportFromConfigMap, shouldWriteReport } from './capabilities.js';
 import { guruAllowedFor } from '../systemtap/policy.js';
 
 export interface ReconcileResult {
@@ -175,9 +176,40 @@ export class TraceJobReconciler {
       byNode = groupByNode(targets);
     }
 
+    // SystemTap runs: what each node needs for debuginfo/headers, from its capability report
+    // (refreshed by a preflight-only job when missing or stale).
+    const extrasByNode = new Map<string, NodeJobExtras>();
+    let conditions = tj.status?.conditions;
+    if (spec.backend === 'systemtap' || spec.probe.type === 'systemtap') {
+      const plans = await this.debuginfoPlans(tj, spec.backend, spec.probe.type, [...byNode.keys()]);
+      if ('fail' in plans) return this.fail(tj, tj.status ?? {}, plans.fail.reason, plans.fail.message, generation);
+      if ('waiting' in plans) {
+        const next = setCondition(conditions, { type: COND.NodeCapabilities, status: 'Unknown', reason: 'Probing', message: plans.waiting, observedGeneration: generation }, now);
+        if (JSON.stringify(next) !== JSON.stringify(conditions)) await port.replaceStatus(tj, { ...tj.status, conditions: next });
+        return { requeueAfterMs: 1000 };
+      }
+      const notes: string[] = [];
+      for (const [node, plan] of plans.byNode) {
+        if (plan.kind === 'unavailable') {
+          const message = `node ${node}: ${plan.message}`;
+          return this.fail(tj, tj.status ?? {}, 'DebuginfoUnavailable', message, generation);
+        }
+        if (plan.kind === 'extras') {
+          extrasByNode.set(node, plan.extras);
+          notes.push(...plan.extras.notes.map((n) => `${node}: ${n}`));
+        }
+      }
+      conditions = setCondition(conditions, { type: COND.NodeCapabilities, status: 'True', reason: 'Reported', message: 'node capability report is fresh', observedGeneration: generation }, now);
+      if (extrasByNode.size > 0) {
+        const fetching = [...extrasByNode.values()].some((x) => x.initContainers.length > 0);
+        conditions = setCondition(conditions, { type: COND.Debuginfo, status: fetching ? 'Unknown' : 'True', reason: fetching ? 'Fetching' : 'HostFiles', message: notes.join('; ').slice(0, 1024) || 'the node has debuginfo and headers', observedGeneration: generation }, now);
+      }
+    }
+
     const durationSeconds = (parseDuration(spec.duration) ?? 30_000) / 1000;
     const nodeJobs: Array<{ name: string; node: string }> = [];
     for (const [node, targets] of byNode) {
+      const extras = extrasByNode.get(node);
       const agentConfig: AgentConfig = {
         traceJob: { namespace: tj.metadata.namespace, name: tj.metadata.name, uid: tj.metadata.uid, generation },
         nodeName: node,
@@ -189,15 +221,16 @@ export class TraceJobReconciler {
         targets: targets.map((t) => ({ pod: t.pod, namespace: t.namespace, container: t.container, containerID: t.containerID })),
         // SystemTap guru mode (-g) only when requested AND allowed by policy.systemtapGuruNamespaces (issue 6).
         ...(guruAllowedFor(tj.metadata.namespace, spec, config.policy) ? { guruAllowed: true } : {}),
+        ...(extras && Object.keys(extras.agent).length > 0 ? { debuginfo: extras.agent } : {}),
       };
-      const job = desiredNodeJob({ traceJob: agentConfig.traceJob, node, agentConfig, durationSeconds, config });
+      const job = desiredNodeJob({ traceJob: agentConfig.traceJob, node, agentConfig, durationSeconds, config, ...(extras ? { extras } : {}) });
       const created = await port.createJob(job);
       nodeJobs.push({ name: created.metadata?.name ?? nodeJobName(tj.metadata.uid, generation, node), node });
       log.info({ job: created.metadata?.name, node }, 'Created node Job');
     }
 
     const allTargets = [...byNode.values()].flat();
-    let conditions = setCondition(tj.status?.conditions, { type: COND.TargetResolved, status: 'True', reason: 'Resolved', message: `${allTargets.length || 'node-wide'} target(s) on ${byNode.size} node(s)`, observedGeneration: generation }, now);
+    conditions = setCondition(conditions, { type: COND.TargetResolved, status: 'True', reason: 'Resolved', message: `${allTargets.length || 'node-wide'} target(s) on ${byNode.size} node(s)`, observedGeneration: generation }, now);
     conditions = setCondition(conditions, { type: COND.NodeJobCreated, status: 'True', reason: 'Created', message: nodeJobs.map((j) => j.name).join(', '), observedGeneration: generation }, now);
     conditions = setCondition(conditions, { type: COND.Attached, status: 'Unknown', reason: 'Waiting', message: 'waiting for the tracer to attach', observedGeneration: generation }, now);
     const status: TraceJobStatus = {
@@ -212,6 +245,69 @@ export class TraceJobReconciler {
     tj = await port.replaceStatus(tj, status);
     await port.event(tj, 'Normal', 'NodeJobCreated', `Created node job(s) ${nodeJobs.map((j) => `${j.name} on ${j.node}`).join(', ')}`);
     return { requeueAfterMs: config.runningPollSeconds * 1000 };
+  }
+
+  // ---- node capability reports and debuginfo (SystemTap runs) --------------
+
+  /**
+   * The debuginfo plan per node. A node without a fresh capability report gets a
+   * preflight-only job first (its report is written when it finishes); until all
+   * reports are in, `waiting`.
+   */
+  private async debuginfoPlans(
+    tj: TraceJob,
+    backend: 'auto' | 'bpftrace' | 'systemtap',
+    probeType: string,
+    nodes: string[],
+  ): Promise<{ byNode: Map<string, RunDebuginfo> } | { waiting: string } | { fail: { reason: string; message: string } }> {
+    const { port, config } = this.deps;
+    const generation = tj.metadata.generation ?? 1;
+    const nowDate = this.now();
+    const byNode = new Map<string, RunDebuginfo>();
+    const probing: string[] = [];
+    for (const node of nodes) {
+      let report = reportFromConfigMap(await port.getOperatorConfigMap(capabilityConfigMapName(node)));
+      let plan = debuginfoForRun({ backend, probeType, report, now: nowDate, config });
+      if (plan.kind === 'needReport') {
+        const jobName = preflightJobName(tj.metadata.uid, generation, node);
+        const job = await port.getJob(jobName);
+        if (!job) {
+          const agentConfig: AgentConfig = {
+            traceJob: { namespace: tj.metadata.namespace, name: tj.metadata.name, uid: tj.metadata.uid, generation },
+            nodeName: node,
+            probe: { type: probeType, params: {} },
+            backend,
+            durationSeconds: 1,
+            targets: [],
+            mode: 'preflight',
+          };
+          await port.createJob(desiredNodeJob({ traceJob: agentConfig.traceJob, node, agentConfig, durationSeconds: 0, config }));
+          await port.event(tj, 'Normal', 'Probing', `Refreshing the capability report of node ${node}: ${plan.why}`);
+          probing.push(node);
+          continue;
+        }
+        const pod = newestPod(await port.listJobPods(jobName));
+        const verdict = observeNodeJob(job, pod, nowDate.getTime(), config.pendingTimeoutSeconds * 1000);
+        if (verdict.state === 'pending' || verdict.state === 'running') {
+          probing.push(node);
+          continue;
+        }
+        const podName = pod?.metadata?.name;
+        const preflight = podName ? latestMessages(decodeLog(await port.readPodLog(podName, 'agent').catch(() => ''))).preflight : undefined;
+        await port.deleteJob(jobName);
+        if (verdict.state !== 'succeeded' || !preflight) {
+          const why = verdict.state === 'succeeded' ? 'it printed no report' : verdict.message;
+          return { fail: { reason: 'PreflightFailed', message: `cannot refresh the capability report of node ${node}: ${why}` } };
+        }
+        const cm = capabilityConfigMap(preflight.caps, node, nowDate, config.namespace);
+        await port.applyConfigMap(cm);
+        report = reportFromConfigMap(cm);
+        plan = debuginfoForRun({ backend, probeType, report, now: nowDate, config });
+      }
+      byNode.set(node, plan);
+    }
+    if (probing.length > 0) return { waiting: `refreshing the capability report of ${probing.join(', ')}` };
+    return { byNode };
   }
 
   // ---- watch a running trace ------------------------------------------------
@@ -275,6 +371,8 @@ export class TraceJobReconciler {
       status.timing = { ...status.timing, attached: attached.at };
       status.tracer = { name: attached.tracer.name, version: attached.tracer.version };
       status.conditions = setCondition(status.conditions, { type: COND.Attached, status: 'True', reason: 'Attached', message: `${attached.tracer.name} ${attached.tracer.version} attached ${attached.probes ?? ''} probe(s)`.replace('  ', ' '), observedGeneration: generation }, now);
+      const debuginfo = status.conditions.find((c) => c.type === COND.Debuginfo);
+      if (debuginfo?.status === 'Unknown') status.conditions = setCondition(status.conditions, { ...debuginfo, status: 'True', reason: 'Fetched' }, now);
       await port.event(tj, 'Normal', 'Attached', `Tracer ${attached.tracer.name} ${attached.tracer.version} attached`);
     }
     if (resolved.length > 0) status.targets = mergeResolvedTargets(status.targets ?? [], resolved);
@@ -351,6 +449,9 @@ export class TraceJobReconciler {
     const { port, log } = this.deps;
     const now = this.now().toISOString();
     const status = this.terminal({ ...base, observedGeneration: generation }, 'Failed', reason, message, generation, now);
+    if (reason === 'DebuginfoUnavailable') {
+      status.conditions = setCondition(status.conditions, { type: COND.Debuginfo, status: 'False', reason, message, observedGeneration: generation }, now);
+    }
     if (!status.conditions?.some((c) => c.type === COND.Accepted)) {
       status.conditions = setCondition(status.conditions, { type: COND.Accepted, status: reason === 'Invalid' ? 'False' : 'True', reason: reason === 'Invalid' ? 'Invalid' : 'Accepted', message: reason === 'Invalid' ? message : 'spec is valid', observedGeneration: generation }, now);
     }

@@ -157,6 +157,11 @@ export class ApiTraceJobPort implements TraceJobPort {
     return wrapApi(this.core.readNamespacedPodLog({ namespace: this.operatorNamespace, name: podName, container }));
   }
 
+  async getOperatorConfigMap(name: string): Promise<V1ConfigMap | undefined> {
+    this.count('get', 'configmaps');
+    return orUndefined(this.core.readNamespacedConfigMap({ namespace: this.operatorNamespace, name }));
+  }
+
   async applyConfigMap(cm: V1ConfigMap): Promise<void> {
     this.count('apply', 'configmaps');
     const namespace = cm.metadata?.namespace ?? '';

@@ -88,13 +88,15 @@ describe('debuginfoInitContainer', () => {
     const c = debuginfoInitContainer(plan, '/var/cache/tracejob/debuginfo', { timeoutSeconds: 300 });
     assert.ok(c);
     assert.equal(c.image, 'docker.io/library/debian:bookworm');
-    assert.deepEqual(c.command?.slice(0, 4), ['timeout', '--signal=KILL', '300', 'sh']);
+    assert.deepEqual(c.command?.slice(0, 4), ['timeout', '--kill-after=10', '300', 'sh']);
     const script = c.command?.[5] ?? '';
     assert.match(script, /\[ -f "\$D\/\.complete" \] && .*exit 0/);
     assert.match(script, /apt-get download 'linux-image-6\.1\.0-18-amd64-dbg' \|\| apt-get download 'linux-image-6\.1\.0-18-amd64-dbgsym'/);
     assert.match(script, /dpkg-deb -x/);
     assert.match(script, /DebuginfoUnavailable/);
     assert.match(script, /exit 42/);
+    // A failed or killed fetch removes its half-unpacked directory from the node.
+    assert.match(script, /trap '\[ -f "\$D\/\.complete" \] \|\| rm -rf "\$D"' EXIT/);
     assert.deepEqual(c.volumeMounts, [{ name: 'debuginfo-cache', mountPath: '/cache' }]);
     assert.ok(c.env?.some((e) => e.value === '/var/cache/tracejob/debuginfo/6.1.0-18-amd64'));
   });

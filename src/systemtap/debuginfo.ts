@@ -11,8 +11,8 @@
 // debuginfoInitContainer() turns a package plan into an init container that downloads
 // and unpacks the packages into a hostPath cache (no install into the node's root),
 // bounded by a timeout; the second run on a node finds the `.complete` marker and
-// skips the download. It is not wired into the node Job yet (no node here can run
-// the module runtime to exercise it).
+// skips the download. src/controller/debuginfo-for-run.ts decides per run whether the
+// node Job gets it.
 import type { V1Container } from '@kubernetes/client-node';
 
 export interface OsRelease {
@@ -121,6 +121,8 @@ export interface PackageNeed {
 export interface DebuginfoInput {
   /** /etc/os-release text of the node (undefined when unreadable). */
   osRelease: string | undefined;
+  /** Already parsed os-release (e.g. from the node capability report); wins over `osRelease`. */
+  os?: OsRelease;
   /** `uname -r` */
   kernelRelease: string;
   /** `uname -m`; used when the RHEL release has no arch suffix. */
@@ -179,8 +181,8 @@ export function resolveDebuginfo(input: DebuginfoInput): DebuginfoPlan {
   }
   if (!/^[0-9][0-9A-Za-z._+~-]*$/.test(rel)) return unavailable(`kernel release ${JSON.stringify(rel)} is not a valid release string`);
   const missing = [!haveDebug ? 'debuginfo' : undefined, input.host.buildTree === undefined ? 'headers' : undefined].filter(Boolean).join(' and ');
-  if (input.osRelease === undefined) return unavailable(`no /etc/os-release on the node: cannot pick packages for kernel ${rel} (missing ${missing})`);
-  const os = parseOsRelease(input.osRelease);
+  const os = input.os ?? (input.osRelease !== undefined ? parseOsRelease(input.osRelease) : undefined);
+  if (os === undefined) return unavailable(`no /etc/os-release on the node: cannot pick packages for kernel ${rel} (missing ${missing})`);
   const family = distroFamily(os);
   const osName = os.prettyName ?? `${os.id} ${os.versionId ?? ''}`.trim();
   if (!family) {
@@ -310,7 +312,8 @@ export function debuginfoInitContainer(plan: DebuginfoPlan, cacheHostPath: strin
     plan.manager === 'apt'
       ? [
           ...plan.repos.map((r) => `echo ${shq(r)} >> /etc/apt/sources.list.d/tracejob-debug.list`),
-          'apt-get update -qq',
+          // Stale lists still name what exists; the download below is what decides.
+          'apt-get update -qq || echo "apt-get update failed; using the image\'s package lists" >&2',
         ]
       : [];
   const unpack = plan.manager === 'apt' ? 'for f in *.deb; do dpkg-deb -x "$f" "$D/root"; done' : 'for f in *.rpm; do rpm2cpio "$f" | (cd "$D/root" && cpio -idm --quiet); done';
@@ -318,6 +321,9 @@ export function debuginfoInitContainer(plan: DebuginfoPlan, cacheHostPath: strin
     'set -eu',
     `D=${shq(dir)}`,
     '[ -f "$D/.complete" ] && { echo "debuginfo cache hit for $D"; exit 0; }',
+    // A failed or timed-out fetch leaves nothing half-unpacked on the node.
+    'trap \'[ -f "$D/.complete" ] || rm -rf "$D"\' EXIT',
+    "trap 'exit 124' TERM",
     'mkdir -p "$D/root" "$D/pkgs" && cd "$D/pkgs"',
     ...setup,
     ...plan.packages.map(fetchOne),
@@ -329,7 +335,7 @@ export function debuginfoInitContainer(plan: DebuginfoPlan, cacheHostPath: strin
     name: 'debuginfo',
     image: plan.image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['timeout', '--signal=KILL', String(timeout), 'sh', '-c', script],
+    command: ['timeout', '--kill-after=10', String(timeout), 'sh', '-c', script],
     env: [
       { name: 'DEBIAN_FRONTEND', value: 'noninteractive' },
       // For the log: where /cache lives on the node (volume from debuginfoCacheVolume()).
