@@ -60,9 +60,13 @@ describe('SystemTap backend and backend: auto', { skip: !reachable && 'local clu
     const events = k(['-n', ns, 'get', 'events', '--field-selector', `involvedObject.name=probing`, '-o', 'jsonpath={range .items[*]}{.reason}:{.message}{"\\n"}{end}']);
     assert.match(events, new RegExp(`Probing:Refreshing the capability report of node ${node}: the node has no capability report yet`));
     const cm = getJson<{ data: Record<string, string> }>(['-n', OPERATOR_NS, 'get', 'configmap', cmName]);
-    const report = JSON.parse(cm.data['report.json'] ?? '{}') as { reportedAt: string; modules: boolean };
+    const report = JSON.parse(cm.data['report.json'] ?? '{}') as { reportedAt: string; modules: boolean; stapInstalled: boolean; stapVersion?: string };
     assert.ok(Date.parse(report.reportedAt) >= t0.getTime() - 1000, report.reportedAt);
     assert.equal(report.modules, false);
+    // Written by the SystemTap agent image, which ships stap (the bpftrace image does not).
+    assert.equal(report.stapInstalled, true);
+    assert.match(String(report.stapVersion), /^\d+\.\d+/);
+    assert.doesNotMatch(condition(tj, 'Failed')?.message ?? '', /stap is not installed/);
     await waitForAsync('preflight and node jobs gone', 30_000, () => nodeJobsOf(created.metadata.uid).length === 0 && agentPodsOf(created.metadata.uid).length === 0);
   });
 
