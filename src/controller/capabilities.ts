@@ -28,6 +28,7 @@ export interface CapabilityReport {
   modules: boolean;
   lockdown: string;
   kernelBuildTree: boolean;
+  /** stap in the agent image that wrote this report (the SystemTap image has it, the bpftrace image not). */
   stapInstalled: boolean;
   stapVersion?: string;
   /** SystemTap's default (kernel module) runtime: stap + modules + build tree. */

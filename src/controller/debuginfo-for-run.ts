@@ -61,7 +61,9 @@ export function debuginfoForRun(input: RunDebuginfoInput): RunDebuginfo {
   if (!mayUseSystemtap(input.backend, input.probeType, report)) return { kind: 'none', why: 'bpftrace can run here' };
   // The catalog scripts need the module runtime; custom programs may use stapbpf, which
   // needs neither headers nor (for tracepoints) debuginfo.
-  if (!(report.stapInstalled && report.modules)) {
+  // Whether stap is installed is a fact of the image that wrote the report (bpftrace runs
+  // use the slim image); SystemTap runs always get the SystemTap image. Modules are the node's.
+  if (!report.modules) {
     return { kind: 'none', why: 'the SystemTap module runtime cannot run on this node; the agent names the blockers' };
   }
   const kernel = report.kernel;

@@ -297,7 +297,9 @@ export class TraceJobReconciler {
         await port.deleteJob(jobName);
         if (verdict.state !== 'succeeded' || !preflight) {
           const why = verdict.state === 'succeeded' ? 'it printed no report' : verdict.message;
-          return { fail: { reason: 'PreflightFailed', message: `cannot refresh the capability report of node ${node}: ${why}` } };
+          // A missing image or unschedulable node keeps its own reason: the fix is the same as for a trace.
+          const reason = verdict.state === 'stuck' ? verdict.reason : 'PreflightFailed';
+          return { fail: { reason, message: `cannot refresh the capability report of node ${node}: ${why}` } };
         }
         const cm = capabilityConfigMap(preflight.caps, node, nowDate, config.namespace);
         await port.applyConfigMap(cm);
