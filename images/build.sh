@@ -26,7 +26,7 @@ AGENT_PKGS="bpftrace nodejs ca-certificates"
 # debuginfo are node-specific and come from the node or the debuginfo init container.
 AGENT_STAP_PKGS="$AGENT_PKGS systemtap gcc make libc6-dev"
 OPERATOR_PKGS="nodejs ca-certificates"
-WORKLOAD_PKGS="nodejs busybox coreutils python3-minimal procps iproute2"
+WORKLOAD_PKGS="nodejs busybox coreutils python3-minimal procps iproute2 nftables"
 
 # Shared helpers (die, now, elapsed); only the log prefix differs here.
 . "$REPO/e2e/cluster/lib.sh"

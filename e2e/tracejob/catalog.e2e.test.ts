@@ -212,6 +212,41 @@ describe('probe catalog ground truth on the cluster', { skip: !reachable && 'loc
     assert.equal(doc.counters['errors'] ?? 0, 0);
   });
 
+  test('tcpRetransmits: a byte on an established connection lost to an nft rule in the pod → its retransmits on the right 4-tuple, as many as the kernel counted', async () => {
+    const name = 'retrans';
+    apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns, labels: { app: name } },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'app',
+            image: 'localhost/tracejob-workload:dev',
+            imagePullPolicy: 'Never',
+            command: ['python3', '/workloads/retrans-drop.py', '1.5'],
+            // nft in the pod's own network namespace only.
+            securityContext: { capabilities: { add: ['NET_ADMIN'] } },
+          },
+        ],
+      },
+    });
+    waitPodReady(ns, name);
+    const ports = await waitForAsync('connection in the log', 30_000, () => /client 127\.0\.0\.1:(\d+) -> server 127\.0\.0\.1:(\d+)/.exec(k(['-n', ns, 'logs', name])) ?? undefined);
+    const [, cport = '', sport = ''] = ports;
+    const { doc } = await traceTriggered(ns, name, name, { target: { pod: { name } }, probe: { type: 'tcpRetransmits' }, duration: '6s' });
+    const truth = Number(await waitForAsync('kernel retransmit count in the log', 20_000, () => new RegExp(`client port ${cport} total_retrans (\\d+)`).exec(k(['-n', ns, 'logs', name]))?.[1]));
+    // TLP plus RTOs at ~0.2, 0.6, 1.4 s while the rule is in place: a handful, never none.
+    assert.ok(truth >= 2, `the kernel counted ${truth} retransmits`);
+    assert.equal(doc.counters['retransmits'], truth, JSON.stringify(doc));
+    assert.deepEqual(tableRows(doc, 'by flow'), [['127.0.0.1', cport, '127.0.0.1', sport, truth]]);
+    assert.deepEqual(tableRows(doc, 'by state').filter((r) => Number(r[1]) > 0), [['ESTABLISHED', truth]]);
+    assert.equal(doc.events.length, truth);
+    assert.ok(doc.events.every((e) => Number(e['sport']) === Number(cport) && Number(e['dport']) === Number(sport)), JSON.stringify(doc.events));
+    k(['-n', ns, 'delete', 'pod', name, '--wait=false']);
+  });
+
   test('tcpRetransmits: a SYN dropped by a full accept queue in the pod → its SYN retransmits on the right 4-tuple', async () => {
     const name = 'syndrop';
     workloadPod(ns, name, ['python3', '/workloads/syn-drop.py', '2.5']);
