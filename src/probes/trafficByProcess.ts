@@ -1,9 +1,15 @@
 // trafficByProcess — which process sends and receives how much (the article's
 // socktop / "which process is sending packets"), from sock:sock_send_length and
-// sock:sock_recv_length in the task's own context.
+// sock:sock_recv_length in the task's own context. A recv with MSG_PEEK leaves
+// the data in the socket (the next read returns it again), so like the
+// tracepoint's own print format ("length = 0" for peeks) it is not counted:
+// otherwise a receiver that peeks before reading is counted twice.
 import { and, block, defineProbe } from './define.js';
 import { noParams } from './params.js';
 import { AF, IPPROTO, sockLengthMissing } from './sockLength.js';
+
+/** MSG_PEEK from <linux/socket.h>. */
+export const MSG_PEEK = 2;
 
 export const trafficByProcess = defineProbe({
   name: 'trafficByProcess',
@@ -21,7 +27,7 @@ export const trafficByProcess = defineProbe({
         `  @tx_by_proto[${a('family')}, ${a('protocol')}] = sum(${a('ret')});`,
         `  @tx_total = sum(${a('ret')});`,
       ]),
-      block('tracepoint:sock:sock_recv_length', and(`${a('ret')} > 0`, k.target), [
+      block('tracepoint:sock:sock_recv_length', and(`${a('ret')} > 0 && (${a('flags')} & ${MSG_PEEK}) == 0`, k.target), [
         `  @rx_bytes[pid, comm] = sum(${a('ret')});`,
         `  @rx_by_proto[${a('family')}, ${a('protocol')}] = sum(${a('ret')});`,
         `  @rx_total = sum(${a('ret')});`,
