@@ -15,7 +15,18 @@ const params = z
   })
   .strict();
 
-const STATES: Record<string, string> = { '0': 'R (preempted)', '1': 'S (sleep)', '2': 'D (uninterruptible)', '4': '__TASK_STOPPED', '8': '__TASK_TRACED', '1026': 'D (idle)' };
+// sched_switch prev_state as the tracepoint reports it (1 << state index; TASK_REPORT_MAX = 256
+// for a preemption inside the kernel, "R+"); 1026 is the raw TASK_IDLE of pre-4.14 kernels.
+const STATES: Record<string, string> = {
+  '0': 'R (preempted)',
+  '1': 'S (sleep)',
+  '2': 'D (uninterruptible)',
+  '4': '__TASK_STOPPED',
+  '8': '__TASK_TRACED',
+  '128': 'I (idle)',
+  '256': 'R+ (preempted in kernel)',
+  '1026': 'D (idle)',
+};
 
 export const offCpu = defineProbe({
   name: 'offCpu',

@@ -1,12 +1,16 @@
 // runqLatency — time the target's threads wait runnable for a CPU (runqlat;
 // the "where threads wait" half of latencytap). A thread is enqueued at
-// sched_wakeup/sched_wakeup_new or when preempted (sched_switch with prev_state
-// TASK_RUNNING) and dequeued when switched in. Wakeups run in the waker's
+// sched_wakeup/sched_wakeup_new or when preempted (sched_switch with a runnable
+// prev_state: 0 when rescheduled on the way back to user space, TASK_REPORT_MAX
+// (256, shown "R+") when preempted inside the kernel) and dequeued when switched in. Wakeups run in the waker's
 // context, so target threads are learned when they are switched out
 // (@is_target) and wakeups are matched against that set.
 import { block, defineProbe, endBlock } from './define.js';
 import { noParams } from './params.js';
 import { latencyHeadline } from './shape.js';
+
+/** sched_switch prev_state of a task that stays runnable: R (0) or R+ (TASK_REPORT_MAX = 256, kernel preemption, since 4.14). */
+export const stillRunnable = (prevState: string): string => `(${prevState} == 0 || ${prevState} == 256)`;
 
 export const runqLatency = defineProbe({
   name: 'runqLatency',
@@ -25,11 +29,11 @@ export const runqLatency = defineProbe({
       ]),
       block('tracepoint:sched:sched_switch', undefined, [
         ...(node
-          ? [`  if (${a('prev_state')} == 0) { @qtime[${a('prev_pid')}] = nsecs; }`]
+          ? [`  if ${stillRunnable(a('prev_state'))} { @qtime[${a('prev_pid')}] = nsecs; }`]
           : [
               `  if (${k.target}) {`,
               `    @is_target[${a('prev_pid')}] = 1;`,
-              `    if (${a('prev_state')} == 0) { @qtime[${a('prev_pid')}] = nsecs; }`,
+              `    if ${stillRunnable(a('prev_state'))} { @qtime[${a('prev_pid')}] = nsecs; }`,
               '  }',
             ]),
         `  $ns = @qtime[${a('next_pid')}];`,

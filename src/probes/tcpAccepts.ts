@@ -19,7 +19,7 @@ export const ACCEPT_EVENT: EventSpec = {
 
 export const tcpAccepts = defineProbe({
   name: 'tcpAccepts',
-  summary: 'TCP accepts: accept() count per process, established passive connections per local port and peer, events.',
+  summary: 'TCP accepts: accept() count per process (any socket family), established passive TCP connections per local port and peer, events.',
   covers: 'tcpaccept (bpftrace/bcc); tcp_connections.stp (each new incoming connection)',
   scope: 'both',
   params: noParams(),
@@ -60,5 +60,9 @@ export const tcpAccepts = defineProbe({
     events: [ACCEPT_EVENT],
     headline: (r) => `accepts=${r.counters['accepts'] ?? 0} established=${r.counters['established'] ?? 0}`,
   },
-  notes: () => ['accept-queue backlog is not readable from tracepoints; use synBacklog (kprobes) or its netstat fallback'],
+  notes: () => [
+    'accept-queue backlog is not readable from tracepoints; use synBacklog (kprobes) or its netstat fallback',
+    // The syscall exit does not say what kind of socket the fd is; inet_sock_set_state does.
+    '"accepts" counts accept(2)/accept4(2) returns on any socket (unix too); "established" counts TCP only',
+  ],
 });
