@@ -81,6 +81,10 @@ describe('Helm chart and install manifests', { skip: !helmBin && 'helm not insta
   });
 
   test('every rendered object is accepted by the API server (--dry-run=server)', { skip: !reachable && 'local cluster not running' }, () => {
+    // A server-side dry run of namespaced objects needs their namespace to exist (on a
+    // fresh cluster nothing has created it yet); the chart installs into it anyway.
+    kubectl(['create', 'namespace', 'tracejob-system']);
+    assert.equal(kubectl(['get', 'namespace', 'tracejob-system']).code, 0);
     for (const [what, yaml] of [
       ['helm template (defaults)', render()],
       ['helm template (policy, apiServer, 3 replicas)', render(['--set', 'replicas=3', '--set', 'apiServer.host=10.0.0.1', '--set-json', 'policy.nodeTargetNamespaces=["ops","*"]', '--set-json', 'tolerations=[{"operator":"Exists"}]'])],

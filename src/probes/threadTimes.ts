@@ -42,16 +42,20 @@ export const threadTimes = defineProbe({
   },
   post: (r, parsed, ctx) => {
     const d = toTraceData(parsed);
-    const rows = new Map<string, { tid: number; comm: string; user: number; kernel: number }>();
+    const rows = new Map<string, { tid: number; comm: string; user: number; kernel: number; byComm: Map<string, number> }>();
     for (const which of ['user', 'kernel'] as const) {
       for (const [key, v] of entries(d, `@${which}`)) {
-        const [tid, comm] = splitKey(key, 2);
+        const [tid, comm = ''] = splitKey(key, 2);
         const id = `${tid}`;
-        const row = rows.get(id) ?? { tid: num(tid), comm: comm ?? '', user: 0, kernel: 0 };
+        const row = rows.get(id) ?? { tid: num(tid), comm, user: 0, kernel: 0, byComm: new Map<string, number>() };
         row[which] += num(v);
+        row.byComm.set(comm, (row.byComm.get(comm) ?? 0) + num(v));
         rows.set(id, row);
       }
     }
+    // A thread renamed during the trace (prctl, pthread_setname_np) has samples under
+    // both names: it is shown under the one most of its samples carry.
+    for (const row of rows.values()) row.comm = [...row.byComm].sort((a, b) => b[1] - a[1])[0]?.[0] ?? row.comm;
     const total = [...rows.values()].reduce((a, x) => a + x.user + x.kernel, 0);
     const ms = (n: number): number => Math.round((n * 1000) / ctx.params.hz);
     const pct = (n: number): number => (total > 0 ? Math.round((n / total) * 1000) / 10 : 0);

@@ -141,6 +141,18 @@ describe('shaping', () => {
     assert.equal(r.counters['calls'], 4961);
     assert.equal(r.headline, 'n=4961 p99=1us');
   });
+  it('threadTimes: a thread renamed during the trace is one row, under the name most samples carry', () => {
+    // The catalog-host e2e spinner names itself after it starts: its first samples carry "python3".
+    const ndjson = [
+      '{"type": "map", "data": {"@user": {"10613,python3": 2, "10613,spinner": 940, "10600,python3": 5}}}',
+      '{"type": "map", "data": {"@kernel": {"10613,python3": 1, "10613,spinner": 6}}}',
+      '{"type": "map", "data": {"@samples": 954}}',
+    ].join('\n');
+    const def = CATALOG.threadTimes;
+    const r = def.shape(ndjson, ctxFor(def.params.parse({ hz: 499 }), FILTERS.pids));
+    const rows = r.tables.find((t) => t.name === 'thread times')?.rows ?? [];
+    assert.deepEqual(rows.map((x) => [x[0], x[1], x[2]]), [[10613, 'spinner', 949], [10600, 'python3', 5]]);
+  });
   it('events are capped at maxEvents with a note', () => {
     const lines = Array.from({ length: 8 }, (_, i) => `{"type": "printf", "data": "EV\\texec\\t${i}\\t${i}\\tsh\\t/bin/sh\\n"}`).join('\n');
     const r = CATALOG.execs.shape(`${lines}\n{"type": "map", "data": {"@events": 8}}\n`, ctxFor({}, FILTERS.node, CAPS_017, { maxEvents: 5 }));
