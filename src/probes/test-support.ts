@@ -2,7 +2,8 @@
 // attaches a program, lets it run, SIGINTs it (as the agent does) and returns
 // its output. Used by the compile-check and ground-truth tests only.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { CATALOG_PROBES, type CatalogProbeName } from '../api/probe-names.js';
 import type { NodeCapabilities, RenderContext, TargetFilter } from './types.js';
 
@@ -158,5 +159,30 @@ export function findAgentRootfs(): string | undefined {
       // not a directory
     }
   }
-  return cands.find((c) => existsSync(`${c}/usr/bin/bpftrace`));
+  return cands.find((c) => existsSync(`${c}/usr/bin/bpftrace`)) ?? extractAgentRootfs(`${base}/rootfs`, `${base}/rootfs-extracted`);
+}
+
+/**
+ * images/build.sh keeps base root filesystems only as tarballs: unpack the smallest
+ * one that has bpftrace (the agent's) once, so the agent's bpftrace is checked on a
+ * fresh machine too.
+ */
+function extractAgentRootfs(tarDir: string, outDir: string): string | undefined {
+  if (!existsSync(tarDir)) return undefined;
+  const tars = readdirSync(tarDir)
+    .filter((f) => f.endsWith('.tar'))
+    .map((f) => `${tarDir}/${f}`)
+    .sort((a, b) => statSync(a).size - statSync(b).size);
+  for (const tar of tars) {
+    if (spawnSync('tar', ['-tf', tar, './usr/bin/bpftrace'], { stdio: 'ignore' }).status !== 0) continue;
+    const dir = `${outDir}/${basename(tar, '.tar')}`;
+    if (!existsSync(`${dir}/.complete`)) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      if (spawnSync('tar', ['-xf', tar, '-C', dir], { stdio: 'ignore' }).status !== 0) return undefined;
+      writeFileSync(`${dir}/.complete`, '');
+    }
+    return dir;
+  }
+  return undefined;
 }
