@@ -22,6 +22,11 @@ import { block, defineProbe, tracepointsMissing } from './define.js';
 import { toTraceData } from './trace-data.js';
 import { noParams } from './params.js';
 
+/** bpftrace releases whose `rawtracepoint:` probes attach here (0.17 rejects them; checked on 0.23). */
+export function rawTracepoints(v: { major: number; minor: number } | undefined): boolean {
+  return v !== undefined && (v.major > 0 || v.minor >= 23);
+}
+
 const SOFTIRQS = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'IRQ_POLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU'];
 
 export const interrupts = defineProbe({
@@ -30,21 +35,27 @@ export const interrupts = defineProbe({
   covers: 'interrupts-by-dev.stp (interrupts per device)',
   scope: 'node',
   params: noParams(),
-  hooks: ['tracepoint:irq:irq_handler_entry', 'tracepoint:irq:irq_handler_exit', 'tracepoint:irq:softirq_entry'],
+  hooks: ['tracepoint:irq:irq_handler_entry', 'tracepoint:irq:irq_handler_exit', 'tracepoint:irq:softirq_entry', 'rawtracepoint:irq_handler_entry/exit, softirq_entry (bpftrace ≥ 0.23)'],
   unsupported: (caps) => tracepointsMissing(caps, ['irq:irq_handler_entry', 'irq:irq_handler_exit']),
   render: (k) => {
-    const a = k.a;
+    // A tracepoint program is skipped when it fires while any other tracing BPF program
+    // runs on that CPU (an interrupt arriving during another probe), so plain tracepoints
+    // undercount under load; raw tracepoints only skip re-entry of the same program.
+    // Their first argument is the irq number / softirq vector.
+    const raw = rawTracepoints(k.ctx.caps.bpftrace);
+    const a = raw ? (_field: string) => 'arg0' : k.a;
+    const hook = (name: string) => (raw ? `rawtracepoint:${name}` : `tracepoint:irq:${name}`);
     return [
-      block('tracepoint:irq:irq_handler_entry', undefined, [
+      block(hook('irq_handler_entry'), undefined, [
         '  @irq_start[cpu] = nsecs;',
         '  @count = count();',
         `  @by_irq[${a('irq')}] = count();`,
       ]),
-      block('tracepoint:irq:irq_handler_exit', '@irq_start[cpu]', [
+      block(hook('irq_handler_exit'), '@irq_start[cpu]', [
         `  @time_us[${a('irq')}] = sum((nsecs - @irq_start[cpu]) / 1000);`,
         '  delete(@irq_start[cpu]);',
       ]),
-      block('tracepoint:irq:softirq_entry', undefined, [`  @softirqs[${a('vec')}] = count();`]),
+      block(hook('softirq_entry'), undefined, [`  @softirqs[${a('vec')}] = count();`]),
       block('END', undefined, ['  clear(@irq_start);', '  printf("INTERRUPTS\\n");', '  cat("/proc/interrupts");']),
     ];
   },

@@ -12,7 +12,7 @@ import { parseProcInterrupts } from './interrupts.js';
 import { parseKfreeSkbReasons } from './kfree-skb-reasons.js';
 import { makeHistogram, parseEventLine, quantile } from './shape.js';
 import { parseNetstat } from './synBacklog.js';
-import { CAPS_017, FILTERS, ctxFor } from './test-support.js';
+import { CAPS_017, CAPS_023, FILTERS, ctxFor } from './test-support.js';
 import { splitKey, splitStackKey, toTraceData } from './trace-data.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../results/testdata/${name}`, import.meta.url), 'utf8');
@@ -140,6 +140,17 @@ describe('shaping', () => {
     assert.deepEqual(r.tables[0]?.rows, [['read', 4959, 0, 4956], ['fsync', 2, 1500, 3000]]);
     assert.equal(r.counters['calls'], 4961);
     assert.equal(r.headline, 'n=4961 p99=1us');
+  });
+  it('interrupts: raw tracepoints (not skipped while another BPF program runs) on bpftrace ≥ 0.23, tracepoints before', () => {
+    const def = CATALOG.interrupts;
+    const v17 = def.renderBpftrace(ctxFor(def.params.parse({}), FILTERS.node, CAPS_017));
+    const v23 = def.renderBpftrace(ctxFor(def.params.parse({}), FILTERS.node, CAPS_023));
+    assert.match(v17, /^tracepoint:irq:irq_handler_entry\n\{\n {2}@irq_start\[cpu\] = nsecs;\n {2}@count = count\(\);\n {2}@by_irq\[args->irq\] = count\(\);/m);
+    assert.doesNotMatch(v17, /rawtracepoint/);
+    assert.match(v23, /^rawtracepoint:irq_handler_entry\n\{\n {2}@irq_start\[cpu\] = nsecs;\n {2}@count = count\(\);\n {2}@by_irq\[arg0\] = count\(\);/m);
+    assert.match(v23, /^rawtracepoint:irq_handler_exit\n\/@irq_start\[cpu\]\/\n\{\n {2}@time_us\[arg0\]/m);
+    assert.match(v23, /^rawtracepoint:softirq_entry\n\{\n {2}@softirqs\[arg0\] = count\(\);/m);
+    assert.doesNotMatch(v23, /tracepoint:irq:/);
   });
   it('threadTimes: a thread renamed during the trace is one row, under the name most samples carry', () => {
     // The catalog-host e2e spinner names itself after it starts: its first samples carry "python3".
