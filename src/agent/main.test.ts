@@ -28,3 +28,33 @@ describe('stapEnv', () => {
     });
   });
 });
+
+describe('runAgent with debuginfo fetched for the run', () => {
+  it('an unpacked build tree and debug root count as the node having them (in the report it sends)', async () => {
+    const { runAgent } = await import('./main.js');
+    const { CAPS_017 } = await import('../probes/test-support.js');
+    const out: string[] = [];
+    const config = {
+      traceJob: { namespace: 'ns', name: 'tj', uid: 'u', generation: 1 },
+      nodeName: 'n1',
+      probe: { type: 'tcpRetransmits', params: {} },
+      backend: 'systemtap',
+      durationSeconds: 1,
+      targets: [],
+      mode: 'preflight',
+      debuginfo: { buildTree: '/debuginfo/6.1.0-18-amd64/root/usr/src/linux-headers-6.1.0-18-amd64', debugRoot: '/debuginfo/6.1.0-18-amd64/root' },
+    };
+    const host = { cgroup: { version: 'v2' as const, unifiedRoot: '/sys/fs/cgroup', v1: {} }, modules: true, kernelBuildTree: false, canRaiseMemlock: false, bpftracePath: 'bpftrace', stap: true, kernelConfig: 'proc' as const, warnings: [] };
+    const code = await runAgent({
+      env: { TRACEJOB_AGENT_CONFIG: JSON.stringify(config) },
+      stdout: (l) => out.push(l),
+      stderr: () => undefined,
+      preflight: () => ({ ...CAPS_017, host }),
+      exists: (p) => p === `${config.debuginfo.buildTree}/Makefile`,
+    });
+    assert.equal(code, 0);
+    const caps = (JSON.parse(out[0] ?? '{}') as { caps: { host: { kernelBuildTree: boolean; debuginfo: { present: boolean; debuginfod: boolean } } } }).caps;
+    assert.equal(caps.host.kernelBuildTree, true);
+    assert.deepEqual(caps.host.debuginfo, { present: true, debuginfod: false });
+  });
+});

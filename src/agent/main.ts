@@ -161,7 +161,10 @@ export async function runAgent(io: AgentIO): Promise<number> {
     // Debuginfo fetched for this run (init container → read-only cache) counts as the node's own.
     const di = cfg.debuginfo;
     if (di?.buildTree && (io.exists ?? existsSync)(`${di.buildTree}/Makefile`)) caps.host.kernelBuildTree = true;
-    if (di?.debugRoot || di?.debuginfodUrls) caps.host.debuginfo = { ...(caps.host.debuginfo ?? { debuginfod: false }), present: true, debuginfod: Boolean(di.debuginfodUrls) || (caps.host.debuginfo?.debuginfod ?? false) };
+    if (di?.debugRoot || di?.debuginfodUrls) {
+      const own = caps.host.debuginfo;
+      caps.host.debuginfo = { ...own, present: true, debuginfod: Boolean(di.debuginfodUrls) || Boolean(own?.debuginfod) };
+    }
     emit({ tracejob: 'preflight', at: now(), caps: capsForMessage(caps) });
     for (const w of caps.host.warnings) log(`preflight: ${w}`);
     checkTerminated();

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { CapabilityReport } from './capabilities.js';
 import { reportFromConfigMap, reportIsFresh, capabilityConfigMap } from './capabilities.js';
 import { OperatorConfig } from './config.js';
-import { debuginfoForRun, type RunDebuginfo } from './debuginfo-for-run.js';
+import { debuginfoForRun, isSystemtapRun, type RunDebuginfo } from './debuginfo-for-run.js';
 import { desiredNodeJob } from './node-job.js';
 import { observeNodeJob } from './job-status.js';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
@@ -44,6 +44,20 @@ const extras = (p: RunDebuginfo) => {
   assert.equal(p.kind, 'extras', JSON.stringify(p));
   return (p as Extract<RunDebuginfo, { kind: 'extras' }>).extras;
 };
+
+describe('isSystemtapRun', () => {
+  it('backend: systemtap and custom SystemTap programs; never auto or bpftrace programs', () => {
+    const table: Array<[Parameters<typeof isSystemtapRun>[0], string, boolean]> = [
+      ['systemtap', 'tcpRetransmits', true],
+      ['auto', 'systemtap', true],
+      ['systemtap', 'systemtap', true],
+      ['auto', 'tcpRetransmits', false],
+      ['bpftrace', 'tcpRetransmits', false],
+      ['systemtap', 'bpftrace', false],
+    ];
+    for (const [backend, type, want] of table) assert.equal(isSystemtapRun(backend, type), want, `${backend}/${type}`);
+  });
+});
 
 describe('debuginfoForRun', () => {
   it('bpftrace and auto runs need nothing from the report', () => {

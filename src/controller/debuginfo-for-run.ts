@@ -42,23 +42,21 @@ export interface RunDebuginfoInput {
 export const AGENT_DEBUGINFO_MOUNT = '/debuginfo';
 const HOST_ROOT_PREFIX = '/proc/1/root';
 
-/** Whether this run may end up on SystemTap (custom stap programs, backend: systemtap). */
-export function mayUseSystemtap(backend: RunDebuginfoInput['backend'], probeType: string, report: CapabilityReport | undefined): boolean {
-  if (probeType === 'systemtap' || backend === 'systemtap') return true;
-  if (backend === 'bpftrace' || probeType === 'bpftrace') return false;
-  // auto falls back to SystemTap only where bpftrace cannot run at all; per-probe
-  // hook gaps are decided by the agent, which then uses the node's own files.
-  return report !== undefined && !report.backends.includes('bpftrace') && report.backends.includes('systemtap');
+/**
+ * A SystemTap run: `backend: systemtap` or a custom SystemTap program. These get the
+ * SystemTap image and a debuginfo plan; `auto` stays with bpftrace's image and the
+ * agent's choice on the node (its SystemTap fallback can only use what the node has).
+ */
+export function isSystemtapRun(backend: RunDebuginfoInput['backend'], probeType: string): boolean {
+  return probeType === 'systemtap' || (backend === 'systemtap' && probeType !== 'bpftrace');
 }
 
 export function debuginfoForRun(input: RunDebuginfoInput): RunDebuginfo {
   const { report, config } = input;
-  if (input.backend === 'bpftrace' || input.probeType === 'bpftrace') return { kind: 'none', why: 'bpftrace run' };
+  if (!isSystemtapRun(input.backend, input.probeType)) return { kind: 'none', why: 'not a SystemTap run' };
   if (!reportIsFresh(report, input.now, config.capabilityMaxAgeSeconds)) {
-    if (input.backend === 'auto' && input.probeType !== 'systemtap') return { kind: 'none', why: 'auto: the agent decides on the node' };
     return { kind: 'needReport', why: report ? `the capability report of the node is older than ${config.capabilityMaxAgeSeconds}s` : 'the node has no capability report yet' };
   }
-  if (!mayUseSystemtap(input.backend, input.probeType, report)) return { kind: 'none', why: 'bpftrace can run here' };
   // The catalog scripts need the module runtime; custom programs may use stapbpf, which
   // needs neither headers nor (for tracepoints) debuginfo.
   // Whether stap is installed is a fact of the image that wrote the report (bpftrace runs

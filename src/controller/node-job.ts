@@ -3,7 +3,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { AGENT_CONFIG_ENV, TERMINATION_LOG, type AgentConfig } from '../agent/protocol.js';
 import type { OperatorConfig } from './config.js';
-import type { NodeJobExtras } from './debuginfo-for-run.js';
+import { isSystemtapRun, type NodeJobExtras } from './debuginfo-for-run.js';
 import { ANNOTATIONS, LABELS, MANAGER, nodeJobName, ownerAnnotation, preflightJobName } from './names.js';
 
 export interface NodeJobInput {
@@ -17,15 +17,6 @@ export interface NodeJobInput {
 }
 
 export const PREFLIGHT_COMPONENT = 'node-preflight';
-
-/**
- * SystemTap runs (and their preflight) use the image that ships stap; everything else
- * the slim bpftrace image. `auto` stays on bpftrace's image: its SystemTap fallback
- * needs stap in the agent image, so it names that as the blocker.
- */
-export function usesSystemtapImage(agent: Pick<AgentConfig, 'backend' | 'probe'>): boolean {
-  return agent.backend === 'systemtap' || agent.probe.type === 'systemtap';
-}
 
 export function desiredNodeJob(input: NodeJobInput): V1Job {
   const { traceJob, node, config, extras } = input;
@@ -74,7 +65,7 @@ export function desiredNodeJob(input: NodeJobInput): V1Job {
           containers: [
             {
               name: 'agent',
-              image: usesSystemtapImage(input.agentConfig) ? config.agentSystemtapImage : config.agentImage,
+              image: isSystemtapRun(input.agentConfig.backend ?? 'auto', input.agentConfig.probe.type) ? config.agentSystemtapImage : config.agentImage,
               imagePullPolicy: config.agentImagePullPolicy,
               env: [
                 { name: AGENT_CONFIG_ENV, value: JSON.stringify(input.agentConfig) },

@@ -16,7 +16,7 @@ import { groupByNode, labelSelectorString, resolvePodTarget, type ResolvedPodTar
 import { validateSpec } from './validate.js';
 import { desiredNodeJob } from './node-job.js';
 import { FINALIZER, LABELS, nodeJobName, preflightJobName } from './names.js';
-import { debuginfoForRun, type NodeJobExtras, type RunDebuginfo } from './debuginfo-for-run.js';
+import { debuginfoForRun, isSystemtapRun, type NodeJobExtras, type RunDebuginfo } from './debuginfo-for-run.js';
 import { observeNodeJob, latestMessages, type NodeJobVerdict } from './job-status.js';
 import { buildResultConfigMap, type NodeResult } from './collect.js';
 import type { TraceJobPort } from './port.js';
@@ -180,7 +180,7 @@ export class TraceJobReconciler {
     // (refreshed by a preflight-only job when missing or stale).
     const extrasByNode = new Map<string, NodeJobExtras>();
     let conditions = tj.status?.conditions;
-    if (spec.backend === 'systemtap' || spec.probe.type === 'systemtap') {
+    if (isSystemtapRun(spec.backend, spec.probe.type)) {
       const plans = await this.debuginfoPlans(tj, spec.backend, spec.probe.type, [...byNode.keys()]);
       if ('fail' in plans) return this.fail(tj, tj.status ?? {}, plans.fail.reason, plans.fail.message, generation);
       if ('waiting' in plans) {
