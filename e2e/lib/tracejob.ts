@@ -2,7 +2,7 @@
 // TraceJobs, wait for phases and conditions, read results.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { apply, getJson, k, kubectl, waitForAsync } from './kube.js';
+import { apply, createNamespace, getJson, k, kubectl, waitForAsync } from './kube.js';
 
 export const OPERATOR_NS = 'tracejob-system';
 /** The one namespace the e2e operator install allows custom programs and node targets for. */
@@ -76,7 +76,10 @@ export async function traceTriggered(
   return { tj, ...readResult(namespace, tj) };
 }
 
-export function workloadPod(namespace: string, name: string, command: string[], labels: Record<string, string> = {}, restartPolicy = 'Always'): void {
+/** Extra fields of the workload container (resources, securityContext, …). */
+export type ContainerExtras = Record<string, unknown>;
+
+export function workloadPod(namespace: string, name: string, command: string[], labels: Record<string, string> = {}, restartPolicy = 'Always', container: ContainerExtras = {}): void {
   apply({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -84,9 +87,56 @@ export function workloadPod(namespace: string, name: string, command: string[], 
     spec: {
       terminationGracePeriodSeconds: 1,
       restartPolicy,
-      containers: [{ name: 'app', image: 'localhost/tracejob-workload:dev', imagePullPolicy: 'Never', command }],
+      containers: [{ name: 'app', image: 'localhost/tracejob-workload:dev', imagePullPolicy: 'Never', command, ...container }],
     },
   });
+}
+
+/**
+ * For a catalog suite's `before`: CRDs and operator installed, a fresh namespace
+ * with a noisy neighbour pod running `neighbour` (the same kinds of work as the
+ * targets, all the time, so exact counts also prove isolation). Returns the namespace.
+ */
+export function namespaceWithNeighbour(prefix: string, neighbour: string[]): string {
+  installCrdsAndOperator();
+  const ns = createNamespace(prefix);
+  workloadPod(ns, 'noisy', neighbour);
+  waitPodReady(ns, 'noisy');
+  return ns;
+}
+
+export interface WorkloadTraceOptions {
+  /** The rest of the TraceJob spec (duration defaults to 6s; the target is the pod). */
+  spec?: Record<string, unknown>;
+  /** Wait for the workload's `ready` line first (its sockets, files, threads set up before the trigger). */
+  ready?: boolean;
+  /** Run just before the TraceJob is created (e.g. warm the trigger's binaries untraced). */
+  beforeTrace?: () => void;
+}
+
+/**
+ * The catalog pattern on a workload pod: start it, trace it with `probe`, trigger it
+ * once attached, and require its `done` line (the known work finished inside the
+ * trace). Returns the finished run and the workload's log; the pod is deleted.
+ */
+export async function traceWorkloadPod(
+  ns: string,
+  name: string,
+  command: string[],
+  probe: Record<string, unknown>,
+  opts: WorkloadTraceOptions = {},
+): Promise<{ tj: TraceJobObj; doc: ResultDoc; report: string; log: string }> {
+  workloadPod(ns, name, command);
+  waitPodReady(ns, name);
+  if (opts.ready) await waitForAsync(`${name} ready`, 30_000, () => /^ready/m.test(k(['-n', ns, 'logs', name])));
+  opts.beforeTrace?.();
+  const result = await traceTriggered(ns, name, name, { target: { pod: { name } }, probe, duration: '6s', ...opts.spec });
+  const log = await waitForAsync(`${name} done (the workload did not finish its work inside the trace)`, 20_000, () => {
+    const l = k(['-n', ns, 'logs', name]);
+    return /^done$/m.test(l) ? l : undefined;
+  });
+  k(['-n', ns, 'delete', 'pod', name, '--wait=false']);
+  return { ...result, log };
 }
 
 export function waitPodReady(namespace: string, name: string): void {

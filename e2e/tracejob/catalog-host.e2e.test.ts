@@ -7,18 +7,16 @@
 // work all the time with the same thread names; none of it may show up.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterReachable, createNamespace, deleteNamespace, k, waitForAsync } from '../lib/kube.js';
+import { clusterReachable, deleteNamespace, k } from '../lib/kube.js';
 import {
   condition,
   createTraceJob,
-  installCrdsAndOperator,
-  traceTriggered,
-  tableRows,
-  waitForPhase,
-  waitPodReady,
-  workloadPod,
+  namespaceWithNeighbour,
   type ResultDoc,
-  type TraceJobObj,
+  tableRows,
+  traceTriggered,
+  traceWorkloadPod,
+  waitForPhase,
 } from '../lib/tracejob.js';
 
 const reachable = clusterReachable();
@@ -35,37 +33,19 @@ const countAtLeast = (h: Hist | undefined, minUs: number): number => (h?.buckets
 describe('host probe ground truth on the cluster', { skip: !reachable && 'local cluster not running' }, () => {
   let ns = '';
   before(() => {
-    installCrdsAndOperator();
-    ns = createNamespace('tj-cat-host');
-    workloadPod(ns, 'noisy', ['python3', '/workloads/host-noisy.py']);
-    waitPodReady(ns, 'noisy');
+    ns = namespaceWithNeighbour('tj-cat-host', ['python3', '/workloads/host-noisy.py']);
   });
   after(() => deleteNamespace(ns));
 
-  /**
-   * Starts a host-ops.py pod, traces it with `probe`, triggers it once attached,
-   * and returns the finished TraceJob with the workload's log (after its "done").
-   */
-  async function traceOp(
-    name: string,
-    args: string[],
-    probe: Record<string, unknown>,
-    extra: Record<string, unknown> = {},
-  ): Promise<{ tj: TraceJobObj; doc: ResultDoc; log: string }> {
-    workloadPod(ns, name, ['python3', '/workloads/host-ops.py', ...args]);
-    waitPodReady(ns, name);
-    await waitForAsync(`${name} ready`, 30_000, () => k(['-n', ns, 'logs', name]).includes('ready'));
-    // The trigger is `kubectl exec … touch`: run touch once untraced, so its binary
-    // and libraries are in the page cache and the traced exec reads nothing from disk.
-    k(['-n', ns, 'exec', name, '--', 'touch', '/tmp/warm']);
-    const { tj, doc } = await traceTriggered(ns, name, name, { target: { pod: { name } }, probe, duration: '6s', ...extra });
-    const log = await waitForAsync(`${name} done`, 20_000, () => {
-      const l = k(['-n', ns, 'logs', name]);
-      return l.includes('done') ? l : undefined;
+  /** A host-ops.py pod traced with `probe` (`spec`: the rest of the TraceJob spec); returns the run and the workload's log. */
+  const traceOp = (name: string, args: string[], probe: Record<string, unknown>, spec: Record<string, unknown> = {}) =>
+    traceWorkloadPod(ns, name, ['python3', '/workloads/host-ops.py', ...args], probe, {
+      spec,
+      ready: true,
+      // The trigger is `kubectl exec … touch`: run touch once untraced, so its binary
+      // and libraries are in the page cache and the traced exec reads nothing from disk.
+      beforeTrace: () => k(['-n', ns, 'exec', name, '--', 'touch', '/tmp/warm']),
     });
-    k(['-n', ns, 'delete', 'pod', name, '--wait=false']);
-    return { tj, doc, log };
-  }
 
   const comms = (rows: Array<Array<string | number | null>>, col: number) => rows.map((r) => String(r[col]));
 

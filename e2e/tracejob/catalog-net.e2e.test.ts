@@ -11,22 +11,23 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { clusterReachable, createNamespace, deleteNamespace, k, kubectl, sleep, uniqueName, waitForAsync } from '../lib/kube.js';
+import { clusterReachable, deleteNamespace, k, kubectl, sleep, uniqueName, waitForAsync } from '../lib/kube.js';
 import {
-  PRIVILEGED_NS,
   condition,
   createTraceJob,
-  installCrdsAndOperator,
+  namespaceWithNeighbour,
   nodeJobsOf,
+  PRIVILEGED_NS,
   readResult,
+  type ResultDoc,
   tableRows,
+  type TraceJobObj,
   traceTriggered,
+  traceWorkloadPod,
   waitForCondition,
   waitForPhase,
   waitPodReady,
   workloadPod,
-  type ResultDoc,
-  type TraceJobObj,
 } from '../lib/tracejob.js';
 
 const reachable = clusterReachable();
@@ -82,24 +83,12 @@ const delta = (a: Map<string, { total: number }>, b: Map<string, { total: number
 describe('network probe catalog ground truth on the cluster', { skip: !reachable && 'local cluster not running' }, () => {
   let ns = '';
   before(() => {
-    installCrdsAndOperator();
-    ns = createNamespace('tj-cat-net');
-    workloadPod(ns, 'noisy', ['python3', '/workloads/net-noisy.py']);
-    waitPodReady(ns, 'noisy');
+    ns = namespaceWithNeighbour('tj-cat-net', ['python3', '/workloads/net-noisy.py']);
   });
   after(() => deleteNamespace(ns));
 
-  /** Starts a workload pod, waits for its "ready" line, traces it with `probe`, triggers it once attached, returns the finished TraceJob. */
-  async function traceWorkload(name: string, command: string[], probe: Record<string, unknown>, duration = '6s'): Promise<{ tj: TraceJobObj; doc: ResultDoc; report: string }> {
-    workloadPod(ns, name, command);
-    waitPodReady(ns, name);
-    // Sockets are set up before the trigger: only the measured work happens in the trace.
-    await waitForAsync(`${name} ready`, 30_000, () => /^ready/m.test(k(['-n', ns, 'logs', name])));
-    const result = await traceTriggered(ns, name, name, { target: { pod: { name } }, probe, duration });
-    assert.match(k(['-n', ns, 'logs', name]), /^done$/m, 'the workload did not finish its work inside the trace');
-    k(['-n', ns, 'delete', 'pod', name, '--wait=false']);
-    return result;
-  }
+  /** Sockets are set up before the trigger (the `ready` line): only the measured work happens in the trace. */
+  const traceWorkload = (name: string, command: string[], probe: Record<string, unknown>) => traceWorkloadPod(ns, name, command, probe, { ready: true });
 
   test('the noisy neighbour really does the same network work (so the exact counts below prove isolation)', async () => {
     const probes = ['tcpAccepts', 'synBacklog', 'trafficByProcess', 'tcpSendSizes'];

@@ -5,20 +5,20 @@
 // kinds of work all the time (noisy-ops.js); none of it may show up.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { apply, clusterReachable, createNamespace, deleteNamespace, k, waitForAsync } from '../lib/kube.js';
+import { clusterReachable, deleteNamespace, k, waitForAsync } from '../lib/kube.js';
 import {
   createTraceJob,
-  installCrdsAndOperator,
-  traceTriggered,
+  namespaceWithNeighbour,
   readResult,
+  type ResultDoc,
   tableRows,
+  traceTriggered,
+  traceWorkloadPod,
   trigger,
   waitForCondition,
   waitForPhase,
   waitPodReady,
   workloadPod,
-  type ResultDoc,
-  type TraceJobObj,
 } from '../lib/tracejob.js';
 
 const reachable = clusterReachable();
@@ -28,21 +28,11 @@ type Hist = ResultDoc['histograms'][number] & { key?: string };
 describe('probe catalog ground truth on the cluster', { skip: !reachable && 'local cluster not running' }, () => {
   let ns = '';
   before(() => {
-    installCrdsAndOperator();
-    ns = createNamespace('tj-catalog');
-    workloadPod(ns, 'noisy', ['node', '/workloads/noisy-ops.js']);
-    waitPodReady(ns, 'noisy');
+    ns = namespaceWithNeighbour('tj-catalog', ['node', '/workloads/noisy-ops.js']);
   });
   after(() => deleteNamespace(ns));
 
-  /** Starts a workload pod, traces it with `probe`, triggers it once attached, returns the finished TraceJob. */
-  async function traceWorkload(name: string, command: string[], probe: Record<string, unknown>, duration = '6s'): Promise<{ tj: TraceJobObj; doc: ResultDoc; report: string }> {
-    workloadPod(ns, name, command);
-    waitPodReady(ns, name);
-    const result = await traceTriggered(ns, name, name, { target: { pod: { name } }, probe, duration });
-    k(['-n', ns, 'delete', 'pod', name, '--wait=false']);
-    return result;
-  }
+  const traceWorkload = (name: string, command: string[], probe: Record<string, unknown>) => traceWorkloadPod(ns, name, command, probe);
 
   const rowsByKey = (doc: ResultDoc, table: string) => new Map(tableRows(doc, table).map((r) => [String(r[0]), r]));
 
@@ -90,24 +80,7 @@ describe('probe catalog ground truth on the cluster', { skip: !reachable && 'loc
 
   test('oomKills: python3 over a 48Mi memory limit → exactly one OOM kill, named python3', async () => {
     const name = 'oom-hog';
-    apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: ns, labels: { app: name } },
-      spec: {
-        terminationGracePeriodSeconds: 1,
-        restartPolicy: 'Never',
-        containers: [
-          {
-            name: 'app',
-            image: 'localhost/tracejob-workload:dev',
-            imagePullPolicy: 'Never',
-            command: ['python3', '/workloads/oom-hog.py'],
-            resources: { limits: { memory: '48Mi' }, requests: { memory: '48Mi' } },
-          },
-        ],
-      },
-    });
+    workloadPod(ns, name, ['python3', '/workloads/oom-hog.py'], {}, 'Never', { resources: { limits: { memory: '48Mi' }, requests: { memory: '48Mi' } } });
     waitPodReady(ns, name);
     createTraceJob(ns, name, { target: { pod: { name } }, probe: { type: 'oomKills' }, duration: '20s' });
     await waitForCondition(ns, name, 'Attached');
@@ -214,24 +187,8 @@ describe('probe catalog ground truth on the cluster', { skip: !reachable && 'loc
 
   test('tcpRetransmits: a byte on an established connection lost to an nft rule in the pod → its retransmits on the right 4-tuple, as many as the kernel counted', async () => {
     const name = 'retrans';
-    apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: ns, labels: { app: name } },
-      spec: {
-        terminationGracePeriodSeconds: 1,
-        containers: [
-          {
-            name: 'app',
-            image: 'localhost/tracejob-workload:dev',
-            imagePullPolicy: 'Never',
-            command: ['python3', '/workloads/retrans-drop.py', '1.5'],
-            // nft in the pod's own network namespace only.
-            securityContext: { capabilities: { add: ['NET_ADMIN'] } },
-          },
-        ],
-      },
-    });
+    // nft in the pod's own network namespace only.
+    workloadPod(ns, name, ['python3', '/workloads/retrans-drop.py', '1.5'], {}, 'Always', { securityContext: { capabilities: { add: ['NET_ADMIN'] } } });
     waitPodReady(ns, name);
     const ports = await waitForAsync('connection in the log', 30_000, () => /client 127\.0\.0\.1:(\d+) -> server 127\.0\.0\.1:(\d+)/.exec(k(['-n', ns, 'logs', name])) ?? undefined);
     const [, cport = '', sport = ''] = ports;

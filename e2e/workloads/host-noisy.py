@@ -11,11 +11,7 @@ import select
 import subprocess
 import threading
 import time
-
-
-def name_thread(name):
-    with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as f:
-        f.write(name)
+from hostlib import fill_pipe, name_thread
 
 
 def every(period, fn):
@@ -57,13 +53,7 @@ for fn in (spinner, pipewriter, blockreader):
 name_thread("hog")
 
 pr, pw = os.pipe()
-os.set_blocking(pw, False)
-try:
-    while True:
-        os.write(pw, b"f" * 4096)
-except BlockingIOError:
-    pass
-os.set_blocking(pw, True)
+fill_pipe(pw, b"f" * 4096)
 blk = "/var/tmp/noisy-direct"
 subprocess.run(["dd", "if=/dev/zero", f"of={blk}", "bs=64k", "count=1", "conv=fsync", "status=none"], check=True)
 print("noisy neighbour: syscalls, select, pipe io, page cache, block io, spinning and blocking threads every 200ms", flush=True)

@@ -21,13 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+from hostlib import fill_pipe, name_thread
 from trigger import wait_for_trigger, idle
-
-
-def name_thread(name):
-    # prctl(PR_SET_NAME) without ctypes: a thread may write its own comm.
-    with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as f:
-        f.write(name)
 
 
 def spin_until(deadline):
@@ -73,13 +68,7 @@ def op_pipeio():
             t.join()
         # Fill the pipe (non-blocking, fast), then W writes that each block until
         # a timer reads 4 KiB (one pipe buffer) MS ms later.
-        os.set_blocking(w, False)
-        try:
-            while True:
-                os.write(w, b"x" * 4096)
-        except BlockingIOError:
-            pass
-        os.set_blocking(w, True)
+        fill_pipe(w)
         for _ in range(nw):
             t = threading.Timer(ms / 1000, os.read, (r, 4096))
             t.start()
