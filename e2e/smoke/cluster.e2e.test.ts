@@ -153,9 +153,15 @@ describe('local cluster smoke', { skip }, () => {
   });
 
   it('1. node is Ready and a hostNetwork pod logs through the API', async () => {
-    const nodes = kjson<NodeList>(['get', 'nodes']);
-    assert.equal(nodes.items.length, 1);
-    const ready = nodes.items[0]?.status.conditions?.find((c) => c.type === 'Ready');
+    // Ready=True, allowing up to 60 s for the kubelet to renew a heartbeat it missed
+    // (status Unknown) while the 2-core machine was busy with the suites before this one.
+    let ready: { status?: string } | undefined;
+    for (let end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 1000))) {
+      const nodes = kjson<NodeList>(['get', 'nodes']);
+      assert.equal(nodes.items.length, 1);
+      ready = nodes.items[0]?.status.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status === 'True' || Date.now() > end) break;
+    }
     assert.equal(ready?.status, 'True');
     assert.match(nodeIP, /^\d+\.\d+\.\d+\.\d+$/);
 
