@@ -451,7 +451,16 @@ function isEntrypoint(): boolean {
   }
 }
 
+/**
+ * After a SIGTERM (its pod is being deleted, e.g. a run stopped because consent
+ * was withdrawn) the agent stays up this long after printing its result, so
+ * the operator can still read the log of the terminating pod.
+ */
+export const LINGER_AFTER_SIGNAL_MS = 15_000;
+
 if (isEntrypoint()) {
+  let signalled = false;
+  process.once('SIGTERM', () => (signalled = true));
   const code = await runAgent({
     env: process.env,
     stdout: (line) => process.stdout.write(`${line}\n`),
@@ -459,5 +468,8 @@ if (isEntrypoint()) {
     handleSignals: true,
   });
   // Let stdout drain (a pipe to the container runtime) before exiting.
-  process.stdout.write('', () => process.exit(code));
+  process.stdout.write('', () => {
+    if (signalled) setTimeout(() => process.exit(code), LINGER_AFTER_SIGNAL_MS);
+    else process.exit(code);
+  });
 }

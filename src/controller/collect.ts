@@ -67,3 +67,18 @@ export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[
   const counters = (doc as { counters?: Record<string, number> }).counters ?? {};
   return { configMap, summary: { headline: line, ...(Object.keys(counters).length ? { counters } : {}) }, truncated: fitted.truncated, unparseable: notes.length };
 }
+
+/**
+ * Why the result ConfigMap must not be written, or undefined when it may: it
+ * is absent, or this TraceJob is its controller owner (an earlier generation's
+ * result). Any other ConfigMap belongs to someone else: writing or owning it
+ * would let a TraceJob's deletion garbage-collect it.
+ */
+export function resultConfigMapConflict(existing: V1ConfigMap | undefined, tj: Pick<TraceJob, 'metadata'>): string | undefined {
+  if (!existing) return undefined;
+  const owner = (existing.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
+  const ours = owner?.uid === tj.metadata.uid && owner.kind === KIND && existing.metadata?.labels?.[LABELS.uid] === tj.metadata.uid;
+  if (ours) return undefined;
+  const name = existing.metadata?.name ?? '';
+  return `ConfigMap ${tj.metadata.namespace}/${name} already exists and was not created by this TraceJob; choose another spec.output.configMapName (or delete that ConfigMap)`;
+}

@@ -11,6 +11,8 @@ export const COND = {
   NodeCapabilities: 'NodeCapabilities',
   /** SystemTap runs: kernel debuginfo/headers come from the host or are being fetched. */
   Debuginfo: 'Debuginfo',
+  /** A running trace is being stopped early (consent withdrawn, policy revoked); partial results follow. */
+  Stopping: 'Stopping',
   Succeeded: 'Succeeded',
   Failed: 'Failed',
 } as const;

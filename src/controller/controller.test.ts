@@ -22,7 +22,7 @@ test('node job: pinned, privileged, hostPID, no token, minimal mounts, deadline'
     agentConfig: { traceJob: tjRef, nodeName: 'node-a', probe: { type: 'execs', params: {} }, durationSeconds: 30, targets: [] },
   });
   const pod = job.spec?.template.spec;
-  assert.equal(job.metadata?.name, 'tj-0f3c2a9e-g2-' + nodeJobName(tjRef.uid, 2, 'node-a').split('-').pop());
+  assert.equal(job.metadata?.name, 'tj-0f3c2a9e111122223333444455556666-g2-' + nodeJobName(tjRef.uid, 2, 'node-a').split('-').pop());
   assert.ok((job.metadata?.name ?? '').length <= 63);
   assert.equal(job.metadata?.namespace, 'tracejob-system');
   assert.equal(job.spec?.backoffLimit, 0);

@@ -173,7 +173,7 @@ describe('node job for a SystemTap run', () => {
   });
   it('a preflight-only job: own name and component, no extras', () => {
     const job = desiredNodeJob({ traceJob: tjRef, node: 'n1', durationSeconds: 0, config, agentConfig: { ...agentConfig, mode: 'preflight' } });
-    assert.match(job.metadata?.name ?? '', /^tj-0f3c2a9e-g1-[0-9a-f]{8}-pf$/);
+    assert.match(job.metadata?.name ?? '', /^tj-0f3c2a9e[0-9a-f]{24}-g1-[0-9a-f]{8}-pf$/);
     assert.equal(job.metadata?.labels?.['app.kubernetes.io/component'], 'node-preflight');
     assert.equal(job.spec?.template.spec?.initContainers, undefined);
     assert.equal(job.spec?.activeDeadlineSeconds, config.jobGraceSeconds);

@@ -19,9 +19,21 @@ function shortHash(text: string, n = 8): string {
   return createHash('sha256').update(text).digest('hex').slice(0, n);
 }
 
-/** ≤ 63 characters (Job names become pod labels): tj-<uid8>-g<gen>-<nodehash>. */
+/**
+ * ≤ 63 characters (Job names become pod labels): tj-<uid, 32 hex>-g<gen>-<nodehash>.
+ * The whole uid, so two TraceJobs can never share a node job name (a 32-bit
+ * prefix could collide, and a 409 would then adopt the other run's Job).
+ */
 export function nodeJobName(uid: string, generation: number, node: string): string {
-  return `tj-${uid.replace(/-/g, '').slice(0, 8)}-g${generation}-${shortHash(node)}`;
+  const id = uid.replace(/-/g, '').toLowerCase().slice(0, 32);
+  const gen = `g${generation}`;
+  // Generations beyond 10^12 would overflow 63 with the -pf suffix: hash them into the node part.
+  return gen.length <= 13 ? `tj-${id}-${gen}-${shortHash(node)}` : `tj-${id}-${shortHash(`${generation}/${node}`, 16)}`;
+}
+
+/** A Job may be adopted (after a 409 on create) only when its labels name this TraceJob run. */
+export function isJobOfRun(labels: Record<string, string> | undefined, uid: string, generation: number): boolean {
+  return labels?.[LABELS.managedBy] === MANAGER && labels[LABELS.uid] === uid && labels[LABELS.generation] === String(generation);
 }
 
 /** The preflight-only job that refreshes a node's capability report before a run: <node job name>-pf. */

@@ -4,6 +4,7 @@
 // cluster-level grant in the operator's policy, which only admins configure.
 import type { TraceJobSpec } from '../api/tracejob.js';
 import type { OperatorConfig } from './config.js';
+import type { ResolvedPodTarget } from './targets.js';
 
 export type PolicyDecision = { allowed: true } | { allowed: false; message: string };
 
@@ -52,5 +53,22 @@ export function checkNamespaceConsent(
   return {
     allowed: false,
     message: `namespace ${targetNamespace} does not consent to tracing from ${traceJobNamespace}: it needs the annotation ${consentAnnotation}: ${traceJobNamespace}`,
+  };
+}
+
+/**
+ * A pod sharing the node's network, pid or IPC namespace is not a container
+ * boundary: a filter by its network namespace matches all of the node's
+ * traffic, and its processes see the node's. Tracing it is a node-scope
+ * decision, so it needs the same grant as a node target.
+ */
+export function checkHostNamespaces(namespace: string, targets: readonly ResolvedPodTarget[], policy: OperatorConfig['policy']): PolicyDecision {
+  if (listed(policy.nodeTargetNamespaces, namespace)) return { allowed: true };
+  const shared = targets.find((t) => (t.hostNamespaces ?? []).length > 0);
+  if (!shared) return { allowed: true };
+  const fields = (shared.hostNamespaces ?? []).map((f) => `spec.${f}`).join(', ');
+  return {
+    allowed: false,
+    message: `pod ${shared.namespace}/${shared.pod} shares the node's namespaces (${fields}), so tracing it is node scope: a cluster admin must add namespace ${namespace} to policy.nodeTargetNamespaces`,
   };
 }

@@ -18,15 +18,36 @@ export interface TraceJobPort {
   /** Node jobs live in the operator namespace, found by the TraceJob uid label. */
   listNodeJobs(uid: string): Promise<V1Job[]>;
   getJob(name: string): Promise<V1Job | undefined>;
-  /** Creates the Job; an existing Job with the same name is returned as is. */
+  /**
+   * Creates the Job; an existing Job with the same name is returned as is when
+   * its labels name the same run, otherwise JobNameConflict.
+   */
   createJob(job: V1Job): Promise<V1Job>;
   deleteJob(name: string): Promise<void>;
   listJobPods(jobName: string): Promise<V1Pod[]>;
+  /** Deletes a node job's pods with a grace period (SIGTERM: the agent stops early and prints its result). */
+  deleteJobPods(jobName: string, graceSeconds: number): Promise<void>;
   readPodLog(podName: string, container: string): Promise<string>;
 
   /** A ConfigMap in the operator namespace (node capability reports); undefined when absent. */
   getOperatorConfigMap(name: string): Promise<V1ConfigMap | undefined>;
-  /** Creates or replaces the result ConfigMap. */
+  /** A ConfigMap in a tenant namespace; undefined when absent. */
+  getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined>;
+  /**
+   * Writes the result ConfigMap: created when absent, replaced (with its
+   * resourceVersion) only when `mayWrite` accepts the existing object; otherwise
+   * nothing is written and the refusal is returned.
+   */
+  writeResultConfigMap(cm: V1ConfigMap, mayWrite: (existing: V1ConfigMap) => string | undefined): Promise<{ refused?: string }>;
+  /** Creates or replaces a ConfigMap of the operator namespace (node capability reports). */
   applyConfigMap(cm: V1ConfigMap): Promise<void>;
   event(tj: TraceJob, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+/** A Job with the node job's name exists but belongs to something else. */
+export class JobNameConflict extends Error {
+  override name = 'JobNameConflict';
+  constructor(readonly jobName: string) {
+    super(`a Job named ${jobName} already exists in the operator namespace and does not belong to this run`);
+  }
 }

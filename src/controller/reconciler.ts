@@ -10,16 +10,16 @@ import { parseDuration } from '../api/duration.js';
 import type { AgentConfig, AgentMessage } from '../agent/protocol.js';
 import { decodeLog } from '../agent/protocol.js';
 import type { OperatorConfig } from './config.js';
-import { COND, setCondition } from './conditions.js';
-import { checkNamespaceConsent, checkSpecPolicy } from './policy.js';
+import { COND, getCondition, setCondition } from './conditions.js';
+import { checkHostNamespaces, checkNamespaceConsent, checkSpecPolicy } from './policy.js';
 import { groupByNode, labelSelectorString, resolvePodTarget, type ResolvedPodTarget } from './targets.js';
 import { validateSpec } from './validate.js';
 import { desiredNodeJob } from './node-job.js';
-import { FINALIZER, LABELS, nodeJobName, preflightJobName } from './names.js';
+import { FINALIZER, LABELS, nodeJobName, preflightJobName, resultConfigMapName } from './names.js';
 import { debuginfoForRun, isSystemtapRun, type NodeJobExtras, type RunDebuginfo } from './debuginfo-for-run.js';
 import { observeNodeJob, latestMessages, type NodeJobVerdict } from './job-status.js';
-import { buildResultConfigMap, type NodeResult } from './collect.js';
-import type { TraceJobPort } from './port.js';
+import { buildResultConfigMap, resultConfigMapConflict, type NodeResult } from './collect.js';
+import { JobNameConflict, type TraceJobPort } from './port.js';
 import { capabilityConfigMap, capabilityConfigMapName, reportFromConfigMap, shouldWriteReport } from './capabilities.js';
 import { guruAllowedFor } from '../systemtap/policy.js';
 
@@ -46,6 +46,10 @@ export interface ReconcilerDeps {
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+/** Grace for an agent pod stopped mid-trace: the agent stops the tracer (≤ 10 s), prints, lingers. */
+const STOP_GRACE_SECONDS = 30;
+/** How long a stopped run waits for the agents' partial results before giving up on them. */
+const STOP_WAIT_SECONDS = 40;
 
 export class TraceJobReconciler {
   private readonly now: () => Date;
@@ -141,6 +145,13 @@ export class TraceJobReconciler {
     if (!validation.ok) return this.fail(tj, tj.status ?? {}, 'Invalid', validation.message, generation);
     const spec = validation.spec;
     const now = this.now().toISOString();
+    // Policy may have changed since acceptance (a Pending run resumed after an operator restart or upgrade).
+    const policy = checkSpecPolicy(tj.metadata.namespace, spec, config.policy);
+    if (!policy.allowed) return this.fail(tj, tj.status ?? {}, 'PolicyDenied', policy.message, generation);
+    // Never trace into someone else's ConfigMap: refuse before any node job exists.
+    const cmName = resultConfigMapName(tj.metadata.name, spec.output.configMapName);
+    const cmConflict = resultConfigMapConflict(await port.getConfigMap(tj.metadata.namespace, cmName), tj);
+    if (cmConflict) return this.fail(tj, tj.status ?? {}, 'ResultConflict', cmConflict, generation);
 
     let byNode: Map<string, ResolvedPodTarget[]>;
     if (spec.target.node) {
@@ -173,6 +184,8 @@ export class TraceJobReconciler {
           return this.fail(tj, tj.status ?? {}, 'NoMatchingPods', `no running pod in ${targetNs} matches ${selector}${why}`, generation);
         }
       }
+      const hostNs = checkHostNamespaces(tj.metadata.namespace, targets, config.policy);
+      if (!hostNs.allowed) return this.fail(tj, tj.status ?? {}, 'PolicyDenied', hostNs.message, generation);
       byNode = groupByNode(targets);
     }
 
@@ -224,7 +237,13 @@ export class TraceJobReconciler {
         ...(extras && Object.keys(extras.agent).length > 0 ? { debuginfo: extras.agent } : {}),
       };
       const job = desiredNodeJob({ traceJob: agentConfig.traceJob, node, agentConfig, durationSeconds, config, ...(extras ? { extras } : {}) });
-      const created = await port.createJob(job);
+      let created;
+      try {
+        created = await port.createJob(job);
+      } catch (e) {
+        if (e instanceof JobNameConflict) return this.fail(tj, tj.status ?? {}, 'NodeJobConflict', e.message, generation);
+        throw e;
+      }
       nodeJobs.push({ name: created.metadata?.name ?? nodeJobName(tj.metadata.uid, generation, node), node });
       log.info({ job: created.metadata?.name, node }, 'Created node Job');
     }
@@ -281,7 +300,12 @@ export class TraceJobReconciler {
             targets: [],
             mode: 'preflight',
           };
-          await port.createJob(desiredNodeJob({ traceJob: agentConfig.traceJob, node, agentConfig, durationSeconds: 0, config }));
+          try {
+            await port.createJob(desiredNodeJob({ traceJob: agentConfig.traceJob, node, agentConfig, durationSeconds: 0, config }));
+          } catch (e) {
+            if (e instanceof JobNameConflict) return { fail: { reason: 'NodeJobConflict', message: e.message } };
+            throw e;
+          }
           await port.event(tj, 'Normal', 'Probing', `Refreshing the capability report of node ${node}: ${plan.why}`);
           probing.push(node);
           continue;
@@ -322,9 +346,26 @@ export class TraceJobReconciler {
     const refs = tj.status?.nodeJobs ?? [];
     if (refs.length === 0) return this.fail(tj, tj.status ?? {}, 'NodeJobLost', 'status lists no node jobs for a running trace', generation);
 
+    // Consent or policy can be withdrawn while a trace runs: stop the agents
+    // (SIGTERM: they end the trace and print what they have), then collect.
+    let stopping = getCondition(tj.status?.conditions, COND.Stopping);
+    if (!stopping) {
+      const revoked = await this.revoked(tj);
+      if (revoked) {
+        for (const ref of refs) await port.deleteJobPods(ref.name, STOP_GRACE_SECONDS);
+        const conditions = setCondition(tj.status?.conditions, { type: COND.Stopping, status: 'True', reason: revoked.reason, message: revoked.message, observedGeneration: generation }, now);
+        await port.replaceStatus(tj, { ...tj.status, conditions });
+        await port.event(tj, 'Warning', revoked.reason, `Stopping the trace: ${revoked.message}`);
+        this.deps.log.info(revoked, 'Stopping a running trace');
+        return { requeueAfterMs: 1000 };
+      }
+    }
+
     const results: NodeResult[] = [];
     let allDone = true;
-    let firstFailure: { reason: string; message: string } | undefined;
+    let firstFailure: { reason: string; message: string } | undefined = stopping
+      ? { reason: stopping.reason, message: `${stopping.message ?? ''}; the trace was stopped` }
+      : undefined;
     let attached: Extract<AgentMessage, { tracejob: 'attached' }> | undefined;
     let resolved: Extract<AgentMessage, { tracejob: 'resolved' }>['targets'] = [];
 
@@ -341,7 +382,7 @@ export class TraceJobReconciler {
       const podName = pod?.metadata?.name;
       // While a single-node trace runs after attach, the log holds nothing new
       // the operator needs until the end: skip re-reading it on every poll.
-      const nothingNew = verdict.state === 'running' && refs.length === 1 && Boolean(tj.status?.timing?.attached);
+      const nothingNew = verdict.state === 'running' && refs.length === 1 && Boolean(tj.status?.timing?.attached) && !stopping;
       if (podName && verdict.state !== 'pending' && verdict.state !== 'stuck' && !nothingNew) {
         messages = decodeLog(await port.readPodLog(podName, 'agent').catch(() => ''));
       }
@@ -354,6 +395,17 @@ export class TraceJobReconciler {
       }
       attached ??= latest.attached;
       if (latest.resolved) resolved = [...resolved, ...latest.resolved.targets];
+      if (stopping) {
+        // The pod is terminating: its agent prints the partial result, then lingers so it can be read.
+        const answered = latest.result !== undefined || latest.error !== undefined;
+        const waitedMs = nowDate.getTime() - Date.parse(stopping.lastTransitionTime);
+        if (!answered && pod && waitedMs < STOP_WAIT_SECONDS * 1000) {
+          allDone = false;
+          continue;
+        }
+        results.push({ node: ref.node, job: ref.name, verdict: { state: 'failed', reason: stopping.reason, message: stopping.message ?? '' }, document: latest.result?.document, error: latest.error });
+        continue;
+      }
       if (verdict.state === 'succeeded' || verdict.state === 'failed') {
         results.push({ node: ref.node, job: ref.name, verdict, document: latest.result?.document, error: latest.error });
         if (verdict.state === 'failed') {
@@ -380,7 +432,7 @@ export class TraceJobReconciler {
     if (resolved.length > 0) status.targets = mergeResolvedTargets(status.targets ?? [], resolved);
 
     // A stuck or lost node job fails the run now: waiting cannot fix it.
-    const stuck = firstFailure && (!allDone || results.every((r) => r.verdict.state === 'failed'));
+    const stuck = !stopping && firstFailure && (!allDone || results.every((r) => r.verdict.state === 'failed'));
     if (!allDone && !stuck) {
       if (status !== tj.status && JSON.stringify(status) !== JSON.stringify(tj.status)) await port.replaceStatus(tj, status);
       return { requeueAfterMs: config.runningPollSeconds * 1000 };
@@ -392,7 +444,11 @@ export class TraceJobReconciler {
     const withDocs = results.filter((r) => r.document);
     if (withDocs.length > 0) {
       const built = buildResultConfigMap(tj, withDocs, cmName);
-      await port.applyConfigMap(built.configMap);
+      const write = await port.writeResultConfigMap(built.configMap, (existing) => resultConfigMapConflict(existing, tj));
+      if (write.refused) {
+        for (const ref of refs) await port.deleteJob(ref.name).catch(() => undefined);
+        return this.fail(tj, { ...status, summary: built.summary }, 'ResultConflict', write.refused, generation);
+      }
       const bytes = Object.values(built.configMap.data ?? {}).reduce((n, v) => n + Buffer.byteLength(v), 0);
       this.deps.observe?.resultWritten?.(bytes, built.truncated.length, built.unparseable);
       status.resultRef = { configMap: built.configMap.metadata?.name ?? '', keys: Object.keys(built.configMap.data ?? {}) };
@@ -413,6 +469,22 @@ export class TraceJobReconciler {
     this.deps.log.info({ headline }, 'Completed TraceJob');
     this.deps.observe?.finished?.(tj, 'Succeeded', partial ? 'CompletedPartial' : 'Completed', runSeconds(status));
     return this.ttlRequeue(tj, status);
+  }
+
+  /** Why a running trace may no longer go on: the target namespace withdrew consent, or policy no longer allows the spec. */
+  private async revoked(tj: TraceJob): Promise<{ reason: string; message: string } | undefined> {
+    const { port, config } = this.deps;
+    const validation = validateSpec(tj.spec);
+    if (!validation.ok) return undefined;
+    const spec = validation.spec;
+    const policy = checkSpecPolicy(tj.metadata.namespace, spec, config.policy);
+    if (!policy.allowed) return { reason: 'PolicyDenied', message: policy.message };
+    if (spec.target.node) return undefined;
+    const targetNs = spec.target.pod?.namespace ?? spec.target.selector?.namespace ?? tj.metadata.namespace;
+    if (targetNs === tj.metadata.namespace) return undefined;
+    const ns = await port.getNamespace(targetNs);
+    const consent = checkNamespaceConsent(tj.metadata.namespace, targetNs, ns?.metadata?.annotations, config.policy.consentAnnotation);
+    return consent.allowed ? undefined : { reason: 'ConsentWithdrawn', message: consent.message };
   }
 
   // ---- finished -------------------------------------------------------------

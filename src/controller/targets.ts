@@ -8,6 +8,8 @@ export interface ResolvedPodTarget {
   container: string;
   containerID: string;
   node: string;
+  /** The node namespaces the pod shares (spec.hostNetwork, hostPID, hostIPC): its filter then covers the node's. */
+  hostNamespaces?: string[];
 }
 
 export type TargetResolution =
@@ -39,7 +41,11 @@ export function resolvePodTarget(pod: V1Pod | undefined, ref: { name: string; na
   if (!RUNTIME_PREFIX.test(id)) {
     return { ok: false, reason: 'ContainerNotRunning', message: `container ${name} of pod ${where} has an unrecognised id ${id}` };
   }
-  return { ok: true, target: { pod: ref.name, namespace: ref.namespace, container: name, containerID: id, node } };
+  const hostNamespaces = (['hostNetwork', 'hostPID', 'hostIPC'] as const).filter((f) => pod.spec?.[f] === true);
+  return {
+    ok: true,
+    target: { pod: ref.name, namespace: ref.namespace, container: name, containerID: id, node, ...(hostNamespaces.length ? { hostNamespaces } : {}) },
+  };
 }
 
 /** Groups targets by node: one node job per node covers all its pods. */

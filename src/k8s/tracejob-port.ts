@@ -13,8 +13,8 @@ import {
 } from '@kubernetes/client-node';
 import type { TraceJob, TraceJobStatus } from '../api/tracejob.js';
 import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
-import type { TraceJobPort } from '../controller/port.js';
-import { LABELS } from '../controller/names.js';
+import { JobNameConflict, type TraceJobPort } from '../controller/port.js';
+import { LABELS, isJobOfRun } from '../controller/names.js';
 import { parseApiError, wrapApi } from './errors.js';
 
 const CR = { group: GROUP, version: VERSION, plural: PLURAL };
@@ -133,10 +133,14 @@ export class ApiTraceJobPort implements TraceJobPort {
     try {
       return await wrapApi(this.batch.createNamespacedJob({ namespace: this.operatorNamespace, body: job }));
     } catch (e) {
-      // Deterministic names: an existing Job is the one a previous reconcile made.
+      // Deterministic names: an existing Job is the one a previous reconcile made,
+      // but only if its labels say so; anyone else's Job is never adopted.
       if (statusCode(e) === 409) {
-        const existing = await this.getJob(job.metadata?.name ?? '');
-        if (existing) return existing;
+        const name = job.metadata?.name ?? '';
+        const existing = await this.getJob(name);
+        const want = job.metadata?.labels ?? {};
+        if (existing && isJobOfRun(existing.metadata?.labels, want[LABELS.uid] ?? '', Number(want[LABELS.generation]))) return existing;
+        if (existing) throw new JobNameConflict(name);
       }
       throw e;
     }
@@ -152,6 +156,15 @@ export class ApiTraceJobPort implements TraceJobPort {
     return (await wrapApi(this.core.listNamespacedPod({ namespace: this.operatorNamespace, labelSelector: `batch.kubernetes.io/job-name=${jobName}` }))).items;
   }
 
+  async deleteJobPods(jobName: string, graceSeconds: number): Promise<void> {
+    for (const pod of await this.listJobPods(jobName)) {
+      const name = pod.metadata?.name;
+      if (!name) continue;
+      this.count('delete', 'pods');
+      await ignoreNotFound(this.core.deleteNamespacedPod({ namespace: this.operatorNamespace, name, gracePeriodSeconds: graceSeconds }));
+    }
+  }
+
   async readPodLog(podName: string, container: string): Promise<string> {
     this.count('get', 'pods/log');
     return wrapApi(this.core.readNamespacedPodLog({ namespace: this.operatorNamespace, name: podName, container }));
@@ -160,6 +173,33 @@ export class ApiTraceJobPort implements TraceJobPort {
   async getOperatorConfigMap(name: string): Promise<V1ConfigMap | undefined> {
     this.count('get', 'configmaps');
     return orUndefined(this.core.readNamespacedConfigMap({ namespace: this.operatorNamespace, name }));
+  }
+
+  async getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    this.count('get', 'configmaps');
+    return orUndefined(this.core.readNamespacedConfigMap({ namespace, name }));
+  }
+
+  async writeResultConfigMap(cm: V1ConfigMap, mayWrite: (existing: V1ConfigMap) => string | undefined): Promise<{ refused?: string }> {
+    const namespace = cm.metadata?.namespace ?? '';
+    const name = cm.metadata?.name ?? '';
+    try {
+      this.count('create', 'configmaps');
+      await wrapApi(this.core.createNamespacedConfigMap({ namespace, body: cm, fieldManager: FIELD_MANAGER }));
+      return {};
+    } catch (e) {
+      if (statusCode(e) !== 409) throw e;
+    }
+    // It exists: replace it only if it is ours, with its resourceVersion, so a
+    // ConfigMap swapped in between the read and the write is never overwritten.
+    const existing = await this.getConfigMap(namespace, name);
+    if (!existing) throw new Error(`ConfigMap ${namespace}/${name} vanished while writing the result; retrying`);
+    const refused = mayWrite(existing);
+    if (refused) return { refused };
+    this.count('update', 'configmaps');
+    const body: V1ConfigMap = { ...cm, metadata: { ...cm.metadata, resourceVersion: existing.metadata?.resourceVersion } };
+    await wrapApi(this.core.replaceNamespacedConfigMap({ namespace, name, body, fieldManager: FIELD_MANAGER }));
+    return {};
   }
 
   async applyConfigMap(cm: V1ConfigMap): Promise<void> {
