@@ -348,7 +348,7 @@ export class TraceJobReconciler {
 
     // Consent or policy can be withdrawn while a trace runs: stop the agents
     // (SIGTERM: they end the trace and print what they have), then collect.
-    let stopping = getCondition(tj.status?.conditions, COND.Stopping);
+    const stopping = getCondition(tj.status?.conditions, COND.Stopping);
     if (!stopping) {
       const revoked = await this.revoked(tj);
       if (revoked) {
