@@ -25,8 +25,12 @@ export interface TraceJobPort {
   createJob(job: V1Job): Promise<V1Job>;
   deleteJob(name: string): Promise<void>;
   listJobPods(jobName: string): Promise<V1Pod[]>;
-  /** Deletes a node job's pods with a grace period (SIGTERM: the agent stops early and prints its result). */
-  deleteJobPods(jobName: string, graceSeconds: number): Promise<void>;
+  /**
+   * Stops a node job early: deletes it in the foreground, so its pods get
+   * SIGTERM and their grace period (the agent ends the trace, prints its result
+   * and lingers while the log is read).
+   */
+  stopJob(name: string): Promise<void>;
   readPodLog(podName: string, container: string): Promise<string>;
 
   /** A ConfigMap in the operator namespace (node capability reports); undefined when absent. */

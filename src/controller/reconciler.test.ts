@@ -17,7 +17,7 @@ class MemoryPort implements TraceJobPort {
   jobs = new Map<string, V1Job>();
   configMaps = new Map<string, V1ConfigMap>();
   created: string[] = [];
-  deletedPods: string[] = [];
+  stopped: string[] = [];
   conflictOnCreate = false;
   events: string[] = [];
 
@@ -62,8 +62,8 @@ class MemoryPort implements TraceJobPort {
   async listJobPods(jobName: string): Promise<V1Pod[]> {
     return this.jobs.has(jobName) ? [{ metadata: { name: `${jobName}-x`, creationTimestamp: new Date() }, status: { phase: 'Running', containerStatuses: [{ name: 'agent', ready: true, restartCount: 0, image: 'i', imageID: '', state: { running: {} } }] } }] : [];
   }
-  async deleteJobPods(jobName: string) {
-    this.deletedPods.push(jobName);
+  async stopJob(jobName: string) {
+    this.stopped.push(jobName);
   }
   async readPodLog() {
     return '';
@@ -139,11 +139,11 @@ test('withdrawn consent stops a running cross-namespace trace: pods signalled, S
   const r = new TraceJobReconciler({ port, config: config(), log, now: () => new Date(now) });
 
   await r.reconcile('ops', 't');
-  assert.deepEqual(port.deletedPods, [], 'consent still given: nothing stopped');
+  assert.deepEqual(port.stopped, [], 'consent still given: nothing stopped');
 
   port.namespaces.set('shop', { metadata: { name: 'shop', annotations: {} } });
   await r.reconcile('ops', 't');
-  assert.deepEqual(port.deletedPods, ['tj-job']);
+  assert.deepEqual(port.stopped, ['tj-job']);
   const stopping = port.traceJobs.get('ops/t')?.status?.conditions?.find((c) => c.type === 'Stopping');
   assert.equal(stopping?.reason, 'ConsentWithdrawn');
   assert.equal(port.traceJobs.get('ops/t')?.status?.phase, 'Running', 'waits for the partial result');

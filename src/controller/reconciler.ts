@@ -46,8 +46,6 @@ export interface ReconcilerDeps {
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
-/** Grace for an agent pod stopped mid-trace: the agent stops the tracer (≤ 10 s), prints, lingers. */
-const STOP_GRACE_SECONDS = 30;
 /** How long a stopped run waits for the agents' partial results before giving up on them. */
 const STOP_WAIT_SECONDS = 40;
 
@@ -352,7 +350,7 @@ export class TraceJobReconciler {
     if (!stopping) {
       const revoked = await this.revoked(tj);
       if (revoked) {
-        for (const ref of refs) await port.deleteJobPods(ref.name, STOP_GRACE_SECONDS);
+        for (const ref of refs) await port.stopJob(ref.name);
         const conditions = setCondition(tj.status?.conditions, { type: COND.Stopping, status: 'True', reason: revoked.reason, message: revoked.message, observedGeneration: generation }, now);
         await port.replaceStatus(tj, { ...tj.status, conditions });
         await port.event(tj, 'Warning', revoked.reason, `Stopping the trace: ${revoked.message}`);
@@ -371,13 +369,14 @@ export class TraceJobReconciler {
 
     for (const ref of refs) {
       const job = await port.getJob(ref.name);
-      if (!job) {
+      // A stopped run's Job is being deleted (foreground): its pods may outlive it.
+      if (!job && !stopping) {
         firstFailure ??= { reason: 'NodeJobLost', message: `node job ${ref.name} on ${ref.node} disappeared before reporting a result` };
         continue;
       }
       const pods = await port.listJobPods(ref.name);
       const pod = newestPod(pods);
-      const verdict: NodeJobVerdict = observeNodeJob(job, pod, nowDate.getTime(), config.pendingTimeoutSeconds * 1000);
+      const verdict: NodeJobVerdict = job ? observeNodeJob(job, pod, nowDate.getTime(), config.pendingTimeoutSeconds * 1000) : { state: 'failed', reason: 'NodeJobLost', message: 'stopped' };
       let messages: AgentMessage[] = [];
       const podName = pod?.metadata?.name;
       // While a single-node trace runs after attach, the log holds nothing new

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { BatchV1Api, CoreV1Api, type V1ConfigMap, type V1Job } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, type V1ConfigMap, type V1Job } from '@kubernetes/client-node';
 import { loadKubeConfig } from './client.js';
 import { ApiTraceJobPort } from './tracejob-port.js';
 import { JobNameConflict } from '../controller/port.js';
@@ -74,8 +74,18 @@ describe('ApiTraceJobPort ownership against the real API server', { skip }, () =
     await assert.rejects(port.createJob({ ...job(name2, runLabels(uid2, 4)) }), JobNameConflict);
   });
 
-  it('the result ConfigMap: created when absent, replaced when ours, refused and untouched otherwise', async () => {
-    const tj = { metadata: { name: 't', namespace: ns, uid: randomUUID() } };
+  it('the result ConfigMap: created when absent, replaced when ours, refused and untouched otherwise', async (t) => {
+    // The owner must exist, or the garbage collector removes the ConfigMap under the test.
+    const crd = await kc.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'tracejobs.tracing.tracejob.dev' }).catch(() => undefined);
+    if (!crd) return t.skip('the TraceJob CRD is not installed');
+    const owner = (await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: 'tracing.tracejob.dev',
+      version: 'v1alpha1',
+      plural: 'tracejobs',
+      namespace: ns,
+      body: { apiVersion: 'tracing.tracejob.dev/v1alpha1', kind: 'TraceJob', metadata: { name: 't' }, spec: { target: { pod: { name: 'absent' } }, probe: { type: 'execs' }, duration: '1s' } },
+    })) as { metadata: { uid: string } };
+    const tj = { metadata: { name: 't', namespace: ns, uid: owner.metadata.uid } };
     const mayWrite = (existing: V1ConfigMap) => resultConfigMapConflict(existing, tj);
     const result = (data: Record<string, string>): V1ConfigMap => ({
       apiVersion: 'v1',

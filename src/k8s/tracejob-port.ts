@@ -156,13 +156,9 @@ export class ApiTraceJobPort implements TraceJobPort {
     return (await wrapApi(this.core.listNamespacedPod({ namespace: this.operatorNamespace, labelSelector: `batch.kubernetes.io/job-name=${jobName}` }))).items;
   }
 
-  async deleteJobPods(jobName: string, graceSeconds: number): Promise<void> {
-    for (const pod of await this.listJobPods(jobName)) {
-      const name = pod.metadata?.name;
-      if (!name) continue;
-      this.count('delete', 'pods');
-      await ignoreNotFound(this.core.deleteNamespacedPod({ namespace: this.operatorNamespace, name, gracePeriodSeconds: graceSeconds }));
-    }
+  async stopJob(name: string): Promise<void> {
+    this.count('delete', 'jobs');
+    await ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.operatorNamespace, name, propagationPolicy: 'Foreground' }));
   }
 
   async readPodLog(podName: string, container: string): Promise<string> {
