@@ -98,6 +98,14 @@ describe('objects the operator did not create', { skip: !reachable && 'local clu
     assert.equal(second.status?.phase, 'Succeeded', second.status?.message);
     const cm = getJson<ConfigMapObj>(['-n', ns, 'get', 'configmap', 'rerun-result']);
     assert.equal(cm.metadata.labels?.['tracing.tracejob.dev/generation'], '2');
+
+    // Deleted and applied again at once (the garbage collector may not have removed the old result yet).
+    k(['-n', ns, 'delete', 'tracejob', 'rerun', '--wait=true', '--timeout=60s']);
+    const again = createTraceJob(ns, 'rerun', { target: { pod: { name: 'app' } }, probe: { type: 'execs' }, duration: '2s' });
+    const third = await waitForPhase(ns, 'rerun', ['Succeeded', 'Failed']);
+    assert.equal(third.status?.phase, 'Succeeded', third.status?.message);
+    const owned = getJson<ConfigMapObj & { metadata: { ownerReferences?: Array<{ uid: string }> } }>(['-n', ns, 'get', 'configmap', 'rerun-result']);
+    assert.equal(owned.metadata.ownerReferences?.[0]?.uid, again.metadata.uid);
   });
 
   test('a hostNetwork pod is node scope: PolicyDenied without the node grant, no node job', async () => {

@@ -5,7 +5,7 @@ import type { TraceJob } from '../api/tracejob.js';
 import type { AgentMessage } from '../agent/protocol.js';
 import type { NodeJobVerdict } from './job-status.js';
 import { resultConfigMapName, LABELS, MANAGER } from './names.js';
-import { API_VERSION, KIND } from '../api/tracejob.js';
+import { API_VERSION, GROUP, KIND } from '../api/tracejob.js';
 import { fitConfigMap, headline, ResultDocumentSchema, type ResultDocument } from '../results/document.js';
 import { renderReport } from '../results/report.js';
 import { renderFlameGraph } from '../results/flamegraph.js';
@@ -69,16 +69,32 @@ export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[
 }
 
 /**
- * Why the result ConfigMap must not be written, or undefined when it may: it
- * is absent, or this TraceJob is its controller owner (an earlier generation's
- * result). Any other ConfigMap belongs to someone else: writing or owning it
- * would let a TraceJob's deletion garbage-collect it.
+ * May the result ConfigMap be written? `ok` when it is absent or this TraceJob
+ * is its controller owner (an earlier generation's result). `wait` when it
+ * belongs to a deleted TraceJob of the same name (delete + re-apply): the
+ * garbage collector is about to remove it. Anything else belongs to someone
+ * else: writing or owning it would let a TraceJob's deletion garbage-collect it.
  */
-export function resultConfigMapConflict(existing: V1ConfigMap | undefined, tj: Pick<TraceJob, 'metadata'>): string | undefined {
-  if (!existing) return undefined;
+export type ResultConfigMapVerdict = { kind: 'ok' } | { kind: 'wait' | 'conflict'; message: string };
+
+export function resultConfigMapVerdict(existing: V1ConfigMap | undefined, tj: Pick<TraceJob, 'metadata'>): ResultConfigMapVerdict {
+  if (!existing) return { kind: 'ok' };
   const owner = (existing.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
-  const ours = owner?.uid === tj.metadata.uid && owner.kind === KIND && existing.metadata?.labels?.[LABELS.uid] === tj.metadata.uid;
-  if (ours) return undefined;
   const name = existing.metadata?.name ?? '';
-  return `ConfigMap ${tj.metadata.namespace}/${name} already exists and was not created by this TraceJob; choose another spec.output.configMapName (or delete that ConfigMap)`;
+  const byTraceJob = owner?.kind === KIND && owner.apiVersion.startsWith(`${GROUP}/`);
+  if (byTraceJob && owner.uid === tj.metadata.uid && existing.metadata?.labels?.[LABELS.uid] === tj.metadata.uid) return { kind: 'ok' };
+  // Only one TraceJob can hold this name in this namespace: one with another uid is gone.
+  if (byTraceJob && owner.name === tj.metadata.name && owner.uid !== tj.metadata.uid) {
+    return { kind: 'wait', message: `ConfigMap ${tj.metadata.namespace}/${name} still holds the result of a deleted TraceJob of this name; waiting for its garbage collection` };
+  }
+  return {
+    kind: 'conflict',
+    message: `ConfigMap ${tj.metadata.namespace}/${name} already exists and was not created by this TraceJob; choose another spec.output.configMapName (or delete that ConfigMap)`,
+  };
+}
+
+/** The write-time check: only `ok` may be written. */
+export function resultConfigMapConflict(existing: V1ConfigMap | undefined, tj: Pick<TraceJob, 'metadata'>): string | undefined {
+  const v = resultConfigMapVerdict(existing, tj);
+  return v.kind === 'ok' ? undefined : v.message;
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { OperatorConfig } from './config.js';
-import { resultConfigMapConflict } from './collect.js';
+import { resultConfigMapConflict, resultConfigMapVerdict } from './collect.js';
 import { LABELS, MANAGER, isJobOfRun, nodeJobName, preflightJobName } from './names.js';
 import { checkHostNamespaces } from './policy.js';
 import { resolvePodTarget } from './targets.js';
@@ -22,12 +22,17 @@ test('result ConfigMap: written only when absent or owned by this TraceJob', () 
     ['owned by another TraceJob', cm({ labels: { ...ours, [LABELS.uid]: 'other' }, ownerReferences: [ownerRef('other')] }), false],
     ['our uid as a non-controller owner', cm({ labels: ours, ownerReferences: [ownerRef(tj.metadata.uid, false)] }), false],
     ['an earlier generation of this TraceJob', cm({ labels: ours, ownerReferences: [ownerRef(tj.metadata.uid)] }), true],
+    ['a deleted namesake TraceJob (waits for its garbage collection, never writes)', cm({ labels: ours, ownerReferences: [{ ...ownerRef('gone'), name: 'probe' }] }), false],
   ];
   for (const [what, existing, writable] of table) {
     const conflict = resultConfigMapConflict(existing, tj);
     assert.equal(conflict === undefined, writable, what);
-    if (conflict) assert.match(conflict, /ConfigMap shop\/app-config .*spec\.output\.configMapName/, what);
+    if (conflict) assert.match(conflict, /ConfigMap shop\/app-config (already exists.*spec\.output\.configMapName|still holds the result of a deleted TraceJob)/, what);
   }
+  const kind = (existing: V1ConfigMap) => resultConfigMapVerdict(existing, tj).kind;
+  assert.equal(kind(cm({ ownerReferences: [{ ...ownerRef('gone'), name: 'probe' }] })), 'wait');
+  assert.equal(kind(cm({ ownerReferences: [{ ...ownerRef('gone'), name: 'other' }] })), 'conflict');
+  assert.equal(kind(cm({ ownerReferences: [{ ...ownerRef('gone'), name: 'probe', kind: 'Deployment', apiVersion: 'apps/v1' }] })), 'conflict');
 });
 
 test('node job names carry the whole uid, stay ≤ 63 with the preflight suffix, and differ per TraceJob', () => {

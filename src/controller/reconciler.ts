@@ -18,7 +18,7 @@ import { desiredNodeJob } from './node-job.js';
 import { FINALIZER, LABELS, nodeJobName, preflightJobName, resultConfigMapName } from './names.js';
 import { debuginfoForRun, isSystemtapRun, type NodeJobExtras, type RunDebuginfo } from './debuginfo-for-run.js';
 import { observeNodeJob, latestMessages, type NodeJobVerdict } from './job-status.js';
-import { buildResultConfigMap, resultConfigMapConflict, type NodeResult } from './collect.js';
+import { buildResultConfigMap, resultConfigMapConflict, resultConfigMapVerdict, type NodeResult } from './collect.js';
 import { JobNameConflict, type TraceJobPort } from './port.js';
 import { capabilityConfigMap, capabilityConfigMapName, reportFromConfigMap, shouldWriteReport } from './capabilities.js';
 import { guruAllowedFor } from '../systemtap/policy.js';
@@ -46,6 +46,8 @@ export interface ReconcilerDeps {
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+/** How long a new run waits for the garbage collector to remove a deleted namesake's result ConfigMap. */
+const RESULT_GC_WAIT_SECONDS = 30;
 /** How long a stopped run waits for the agents' partial results before giving up on them. */
 const STOP_WAIT_SECONDS = 40;
 
@@ -148,8 +150,10 @@ export class TraceJobReconciler {
     if (!policy.allowed) return this.fail(tj, tj.status ?? {}, 'PolicyDenied', policy.message, generation);
     // Never trace into someone else's ConfigMap: refuse before any node job exists.
     const cmName = resultConfigMapName(tj.metadata.name, spec.output.configMapName);
-    const cmConflict = resultConfigMapConflict(await port.getConfigMap(tj.metadata.namespace, cmName), tj);
-    if (cmConflict) return this.fail(tj, tj.status ?? {}, 'ResultConflict', cmConflict, generation);
+    const cm = resultConfigMapVerdict(await port.getConfigMap(tj.metadata.namespace, cmName), tj);
+    const waitedMs = this.now().getTime() - Date.parse(tj.status?.timing?.accepted ?? now);
+    if (cm.kind === 'wait' && waitedMs < RESULT_GC_WAIT_SECONDS * 1000) return { requeueAfterMs: 1000 };
+    if (cm.kind !== 'ok') return this.fail(tj, tj.status ?? {}, 'ResultConflict', cm.message, generation);
 
     let byNode: Map<string, ResolvedPodTarget[]>;
     if (spec.target.node) {
