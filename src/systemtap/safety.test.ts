@@ -106,6 +106,20 @@ describe('findUnsafeStap: allowed', () => {
   }
 });
 
+describe('the shipped guru examples need the guru grant', () => {
+  for (const [file, construct] of [
+    ['io-delay-injection.yaml', 'mdelay()'],
+    ['setsockopt-keepalive-injection.yaml', 'embedded C (%{ %})'],
+  ] as const) {
+    it(file, () => {
+      const yaml = readFileSync(new URL(`../../examples/systemtap/${file}`, import.meta.url), 'utf8');
+      const program = yaml.split('program: |\n')[1] ?? '';
+      assert.ok(program.includes('probe '), file);
+      assert.equal(findUnsafeStap(program)?.construct, construct);
+    });
+  }
+});
+
 describe('tokenizeStap (stap lexer rules)', () => {
   const words = (s: string) => tokenizeStap(s).map((t) => `${t.kind}:${t.text}`);
   it('comments go, strings and $#/@# stay tokens', () => {
