@@ -234,7 +234,7 @@ export interface StapFinding {
 
 const ASSIGN_OPS = new Set(['=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '.=', '<<=', '>>=', '++', '--']);
 /** @-operators that only read their arguments (anything else with arguments is a macro that may assign). */
-const READ_ONLY_AT = new Set(['@defined', '@entry', '@cast', '@var', '@probewrite', '@count', '@sum', '@min', '@max', '@avg', '@variance', '@hist_linear', '@hist_log', '@choose_defined', '@perf', '@kregister', '@uregister', '@kderef', '@uderef']);
+const READ_ONLY_AT = new Set(['@defined', '@entry', '@cast', '@var', '@probewrite', '@count', '@sum', '@min', '@max', '@avg', '@variance', '@hist_linear', '@hist_log', '@choose_defined', '@perf']);
 
 const isWord = (t: StapToken | undefined, w?: string): boolean => t?.kind === 'word' && (w === undefined || t.text === w);
 const isOp = (t: StapToken | undefined, o: string): boolean => t?.kind === 'op' && t.text === o;
@@ -277,7 +277,7 @@ function targetExprEnd(sc: Scan, i: number): number {
   const text = t?.text ?? '';
   let j: number;
   if (text.startsWith('$') && text !== '$#' && !/^\$\d/.test(text)) j = i + 1;
-  else if ((text === '@cast' || text === '@var' || text === '@kderef' || text === '@uderef') && isOp(toks[i + 1], '(')) j = skipGroup(sc, i + 1);
+  else if ((text === '@cast' || text === '@var') && isOp(toks[i + 1], '(')) j = skipGroup(sc, i + 1);
   else return -1;
   for (;;) {
     if (isOp(toks[j], '->') && isWord(toks[j + 1])) j += 2;
