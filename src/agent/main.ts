@@ -272,6 +272,7 @@ export async function runAgent(io: AgentIO): Promise<number> {
     };
     let program: string;
     let guru = false;
+    let privilege: 'stapsys' | undefined;
     try {
       if (backend === 'systemtap') {
         if (probe) {
@@ -286,6 +287,7 @@ export async function runAgent(io: AgentIO): Promise<number> {
           });
           program = r.script;
           guru = r.guru;
+          privilege = r.privilege;
         }
       } else {
         program = probe ? probe.renderBpftrace(ctx) : renderCustomProgram(cfg.probe.program ?? '', ctx);
@@ -315,7 +317,7 @@ export async function runAgent(io: AgentIO): Promise<number> {
               path: 'stap',
               fileName: 'program.stp',
               markerInProgram: true,
-              args: (file: string) => stapArgs(file, { guru, runtime: choice.runtime ?? 'module', ...(di?.buildTree ? { buildTree: di.buildTree } : {}) }),
+              args: (file: string) => stapArgs(file, { guru, runtime: choice.runtime ?? 'module', ...(privilege ? { privilege } : {}), ...(di?.buildTree ? { buildTree: di.buildTree } : {}) }),
               env: stapEnv(di),
             },
             // stap compiles a kernel module before attaching: allow for it.

@@ -23,9 +23,9 @@ export const OperatorConfig = z.object({
     .object({
       /** Namespaces whose TraceJobs may target whole nodes. */
       nodeTargetNamespaces: z.array(z.string()).default([]),
-      /** Namespaces whose TraceJobs may run custom bpftrace/SystemTap programs. */
+      /** Namespaces whose TraceJobs may run custom bpftrace/SystemTap programs (a node-wide read grant). */
       customProgramNamespaces: z.array(z.string()).default([]),
-      /** Namespaces allowed SystemTap guru mode (embedded C, mutating probes). Off by default. */
+      /** Namespaces allowed SystemTap guru mode (embedded C, system(), memory writes: root on the node). Off by default. */
       systemtapGuruNamespaces: z.array(z.string()).default([]),
       /** Annotation on a target namespace listing namespaces allowed to trace its pods. */
       consentAnnotation: z.string().default('tracing.tracejob.dev/allow-from'),

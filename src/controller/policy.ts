@@ -3,6 +3,7 @@
 // that consents by annotation); anything that sees beyond a pod needs a
 // cluster-level grant in the operator's policy, which only admins configure.
 import type { TraceJobSpec } from '../api/tracejob.js';
+import { checkCustomStapSafety } from '../systemtap/policy.js';
 import type { OperatorConfig } from './config.js';
 import type { ResolvedPodTarget } from './targets.js';
 
@@ -33,6 +34,9 @@ export function checkSpecPolicy(namespace: string, spec: TraceJobSpec, policy: O
       message: `SystemTap guru mode is not allowed for namespace ${namespace}: a cluster admin must add it to policy.systemtapGuruNamespaces`,
     };
   }
+  // customProgramNamespaces grants reading the node, not acting on it.
+  const stap = checkCustomStapSafety(namespace, spec, policy);
+  if (!stap.allowed) return stap;
   return { allowed: true };
 }
 

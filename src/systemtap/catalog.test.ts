@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { validateParams } from '../probes/catalog.js';
 import { CAPS_017, FILTERS, SAMPLE_PARAMS, ctxFor } from '../probes/test-support.js';
 import { SYSTEMTAP_RENDERERS } from './catalog.js';
-import { GuruDenied, needsGuru, renderCustomStap, stapArgs } from './custom.js';
+import { GuruDenied, renderCustomStap, stapArgs } from './custom.js';
+import { findUnsafeStap } from './safety.js';
 import { stapString } from './render.js';
 
 const REQUIRED = ['tcpRetransmits', 'syscallLatency', 'blockIOLatency', 'fsLatency', 'threadTimes', 'futexContention', 'funcLatency'];
@@ -176,7 +177,7 @@ describe('custom SystemTap programs and guru mode', () => {
   });
   it('embedded C without params.guru is refused', () => {
     const p = '%{ #include <linux/delay.h> %}\nfunction d(ms:long) %{ mdelay(STAP_ARG_ms); %}\nprobe begin { d(1) }';
-    assert.equal(needsGuru(p), true);
+    assert.equal(findUnsafeStap(p)?.construct, 'embedded C (%{ %})');
     assert.throws(() => renderCustomStap(p, ctx, { guruRequested: false, guruAllowed: true }), /params\.guru/);
   });
   it('params.guru without the operator grant is refused (GuruDenied)', () => {
@@ -193,6 +194,6 @@ describe('custom SystemTap programs and guru mode', () => {
     assert.ok(stapArgs('/tmp/x.stp', { guru: false, runtime: 'bpf' }).includes('--runtime=bpf'));
   });
   it('comments and strings mentioning %{ do not count as embedded C', () => {
-    assert.equal(needsGuru('# %{ not code\nprobe begin { printf("%%{") }'), false);
+    assert.equal(findUnsafeStap('# %{ not code\nprobe begin { printf("%%{") }'), undefined);
   });
 });

@@ -13,26 +13,20 @@
 // for it (params.guru: true) AND the operator allowed it for this run
 // (AgentConfig.guruAllowed, from policy.systemtapGuruNamespaces). The agent
 // refuses otherwise, even if an older operator let the spec through.
+// Every other custom program runs with `--privilege=stapsys`, behind the tapset
+// overrides of GUARD_FUNCTIONS, and is refused when findUnsafeStap flags it
+// (side effects stap allows without -g: system(), argument write-backs; see safety.ts).
 import { CustomProgramError, MAX_CUSTOM_PROGRAM_BYTES } from '../probes/custom.js';
 import { FilterError, validNsInodes, validPids } from '../probes/filter.js';
 import type { RenderContext } from '../probes/types.js';
 import { stapProgram } from './render.js';
+import { GUARD_FUNCTIONS, findUnsafeStap, unsafeStapMessage } from './safety.js';
 
 export const STAP_PLACEHOLDERS = ['filter', 'pids', 'main_pid', 'net_ns', 'mnt_ns'] as const;
 const PLACEHOLDER_RE = /\{\{\s*([A-Za-z0-9_:.-]*)\s*\}\}/g;
 
 export class GuruDenied extends Error {
   override name = 'GuruDenied';
-}
-
-/** Embedded C or guru-only constructs in a stap program (outside comments/strings, roughly). */
-export function needsGuru(program: string): boolean {
-  const code = program
-    .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/(^|[^:])\/\/.*$/gm, '$1')
-    .replace(/^\s*#.*$/gm, '')
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  return /%\{/.test(code) || /\bset_kernel_(string|long|int|short|char|pointer)\b/.test(code) || /\bmdelay\s*\(|\budelay\s*\(/.test(code);
 }
 
 export interface CustomStapOptions {
@@ -45,19 +39,20 @@ export interface CustomStapOptions {
 export interface CustomStapScript {
   script: string;
   guru: boolean;
+  /** stap --privilege for the run: the lowest level that runs kernel probes, unless guru. */
+  privilege?: 'stapsys';
 }
 
 export function renderCustomStap(program: string, ctx: RenderContext<unknown>, opts: CustomStapOptions): CustomStapScript {
   if (typeof program !== 'string' || program.trim() === '') throw new CustomProgramError('program must be a non-empty string');
   if (Buffer.byteLength(program, 'utf8') > MAX_CUSTOM_PROGRAM_BYTES) throw new CustomProgramError(`program must be at most ${MAX_CUSTOM_PROGRAM_BYTES} bytes`);
   if (program.includes('\u0000')) throw new CustomProgramError('program must not contain NUL bytes');
-  const guruCode = needsGuru(program);
   if (opts.guruRequested && !opts.guruAllowed) {
     throw new GuruDenied('SystemTap guru mode (-g) was requested but this run is not allowed it: a cluster admin must add the namespace to policy.systemtapGuruNamespaces');
   }
-  if (guruCode && !opts.guruRequested) {
-    throw new CustomProgramError('the program uses embedded C or guru-only functions: set spec.probe.params.guru: true (needs policy.systemtapGuruNamespaces)');
-  }
+  const guru = opts.guruRequested;
+  const unsafe = guru ? undefined : findUnsafeStap(program);
+  if (unsafe) throw new CustomProgramError(unsafeStapMessage(unsafe));
   const f = ctx.filter;
   const value = (name: string): string => {
     try {
@@ -92,16 +87,18 @@ export function renderCustomStap(program: string, ctx: RenderContext<unknown>, o
   }
   let script: string;
   try {
-    script = stapProgram('systemtap (custom)', ctx, [body]);
+    script = stapProgram('systemtap (custom)', ctx, guru ? [body] : [GUARD_FUNCTIONS, '', body]);
   } catch (e) {
     if (e instanceof FilterError) throw new CustomProgramError(e.message);
     throw e;
   }
-  return { script, guru: opts.guruRequested };
+  return guru ? { script, guru } : { script, guru, privilege: 'stapsys' };
 }
 
 export interface StapArgsOptions {
   guru: boolean;
+  /** `--privilege=LEVEL` (stap refuses it together with -g). */
+  privilege?: 'stapsys';
   runtime: 'module' | 'bpf';
   /** Kernel build tree (`-r DIR`), e.g. from the debuginfo cache; default: stap's own lookup. */
   buildTree?: string;
@@ -114,7 +111,9 @@ export interface StapArgsOptions {
  */
 export function stapArgs(file: string, opts: StapArgsOptions): string[] {
   const args = ['-DMAXMAPENTRIES=16384', '-DSTP_NO_OVERLOAD'];
+  if (opts.guru && opts.privilege) throw new Error('stap: -g and --privilege are exclusive');
   if (opts.guru) args.push('-g');
+  if (opts.privilege) args.push(`--privilege=${opts.privilege}`);
   if (opts.runtime === 'bpf') args.push('--runtime=bpf');
   if (opts.buildTree) args.push('-r', opts.buildTree);
   args.push(file);
