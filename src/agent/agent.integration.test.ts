@@ -89,6 +89,9 @@ interface AgentRun {
   termination?: unknown;
 }
 
+/** The run's channel key, as the operator would put it in the config. */
+const KEY = randomBytes(32).toString('base64url');
+
 /** Runs the agent as the Job would; `onMessage` may react (e.g. start the workload on attach). */
 function runAgent(
   cfg: unknown,
@@ -98,7 +101,7 @@ function runAgent(
   const tdir = mkdtempSync(join(tmpdir(), 'tracejob-itest-'));
   const term = join(tdir, 'termination-log');
   const agent = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, [AGENT_CONFIG_ENV]: JSON.stringify(cfg), TRACEJOB_TERMINATION_LOG: term, ...extraEnv },
+    env: { ...process.env, [AGENT_CONFIG_ENV]: JSON.stringify({ ...(cfg as object), channelKey: KEY }), TRACEJOB_TERMINATION_LOG: term, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -112,7 +115,7 @@ function runAgent(
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      for (const m of decodeLog(line)) onMessage?.(m, agent);
+      for (const m of decodeLog(line, KEY)) onMessage?.(m, agent);
     }
   });
   agent.stderr.setEncoding('utf8');
@@ -121,7 +124,7 @@ function runAgent(
     agent.on('close', (code) => {
       const termination = existsSync(term) ? (JSON.parse(readFileSync(term, 'utf8')) as unknown) : undefined;
       rmSync(tdir, { recursive: true, force: true });
-      resolve({ code, messages: decodeLog(stdout), stdout, stderr, termination });
+      resolve({ code, messages: decodeLog(stdout, KEY), stdout, stderr, termination });
     });
   });
 }

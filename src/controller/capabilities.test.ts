@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { capabilityConfigMap, capabilityConfigMapName, capabilityReport, shouldWriteReport } from './capabilities.js';
+import { capabilityConfigMap, capabilityConfigMapName, capabilityReport, shouldWriteReport, type CapabilityReport } from './capabilities.js';
 
 // A preflight message's caps as this cluster's agent sends them (capsForMessage shape).
 const CAPS_HERE = {
@@ -31,10 +31,16 @@ const CAPS_HERE = {
   },
 };
 
+function report(caps: unknown, node: string, now: Date): CapabilityReport {
+  const r = capabilityReport(caps, node, now);
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  return r.report;
+}
+
 describe('capabilityReport', () => {
   const now = new Date('2026-11-27T06:00:00Z');
   it('this cluster: every field', () => {
-    assert.deepEqual(capabilityReport(CAPS_HERE, 'tracejob-node', now), {
+    assert.deepEqual(report(CAPS_HERE, 'tracejob-node', now), {
       node: 'tracejob-node',
       reportedAt: '2026-11-27T06:00:00.000Z',
       kernel: '6.18.44-fc-v769',
@@ -64,14 +70,14 @@ describe('capabilityReport', () => {
   });
   it('a SystemTap-capable node lists both backends', () => {
     const caps = { ...CAPS_HERE, host: { ...CAPS_HERE.host, stap: true, modules: true, kernelBuildTree: true, stapVersion: '4.8' } };
-    const r = capabilityReport(caps, 'n', now);
+    const r = report(caps, 'n', now);
     assert.equal(r.stapModuleRuntime, true);
     assert.equal(r.stapbpf, false);
     assert.deepEqual(r.backends, ['bpftrace', 'systemtap']);
     assert.equal(r.stapVersion, '4.8');
   });
   it('an old agent (no host facts) gives false/unknown, never throws', () => {
-    const r = capabilityReport({ kernel: '5.10' }, 'n', now);
+    const r = report({ kernel: '5.10' }, 'n', now);
     assert.equal(r.lockdown, 'unknown');
     assert.equal(r.modules, false);
     assert.deepEqual(r.backends, []);
@@ -80,7 +86,9 @@ describe('capabilityReport', () => {
 
 describe('capabilityConfigMap', () => {
   it('tracejob-node-<node> in the operator namespace with the component label', () => {
-    const cm = capabilityConfigMap(CAPS_HERE, 'tracejob-node', new Date(0), 'tracejob-system');
+    const built = capabilityConfigMap(CAPS_HERE, 'tracejob-node', new Date(0), 'tracejob-system');
+    assert.ok(built.ok);
+    const cm = built.configMap;
     assert.equal(cm.metadata?.name, 'tracejob-node-tracejob-node');
     assert.equal(cm.metadata?.namespace, 'tracejob-system');
     assert.equal(cm.metadata?.labels?.['app.kubernetes.io/component'], 'node-capabilities');

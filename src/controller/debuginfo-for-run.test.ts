@@ -143,8 +143,9 @@ describe('debuginfoForRun', () => {
 
 describe('capability report freshness', () => {
   it('round-trips through its ConfigMap and ages out', () => {
-    const cm = capabilityConfigMap({ kernel: '6.1.0-18-amd64', host: { os: { id: 'debian', idLike: [], versionId: '12' } } }, 'n1', now, 'tracejob-system');
-    const r = reportFromConfigMap(cm);
+    const built = capabilityConfigMap({ kernel: '6.1.0-18-amd64', host: { os: { id: 'debian', idLike: [], versionId: '12' } } }, 'n1', now, 'tracejob-system');
+    assert.ok(built.ok);
+    const r = reportFromConfigMap(built.configMap);
     assert.equal(r?.kernel, '6.1.0-18-amd64');
     assert.deepEqual(r?.osRelease, { id: 'debian', idLike: [], versionId: '12' });
     assert.equal(reportIsFresh(r, new Date(now.getTime() + 3_599_000), 3600), true);
