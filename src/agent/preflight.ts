@@ -286,7 +286,7 @@ const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0,
  */
 export function capsForMessage(caps: AgentCapabilities): PreflightCapsInput {
   const { tracepoints, host, ...rest } = caps;
-  const payload = {
+  let payload = {
     ...rest,
     tracepoints: tracepoints ? tracepoints.size : undefined,
     host: {
@@ -297,24 +297,30 @@ export function capsForMessage(caps: AgentCapabilities): PreflightCapsInput {
       ...(host.os?.prettyName !== undefined ? { os: { ...host.os, prettyName: clip(host.os.prettyName, 200).replace(/[\t\n]/g, ' ') } } : {}),
     },
   };
-  for (let round = 0; round < 10; round++) {
+  for (let round = 0; round < 20; round++) {
     const r = PreflightCaps.safeParse(payload);
     if (r.success) break;
-    let removed = false;
-    for (const issue of r.error.issues) {
-      // Only optional leaves are dropped: a refused kernel release stays, and the operator says why.
-      const path = issue.path.map(String);
-      if (path.length < 2 || path[0] === 'kernel') continue;
-      const parent = path.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), payload);
-      const leaf = path[path.length - 1] as string;
+    const path = (r.error.issues[0]?.path ?? []).map(String);
+    // The nearest enclosing value whose removal clears the issue (an optional leaf, or the
+    // optional object around a required one). The kernel release and `host` stay: the
+    // operator then refuses the report and says why.
+    let fixed: typeof payload | undefined;
+    for (let depth = path.length; depth >= 1 && fixed === undefined; depth--) {
+      const at = path.slice(0, depth);
+      if (at.length === 1 && (at[0] === 'kernel' || at[0] === 'host')) break;
+      const trial = structuredClone(payload);
+      const parent = at.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), trial);
       if (!parent || typeof parent !== 'object') continue;
+      const leaf = at[at.length - 1] as string;
       if (Array.isArray(parent)) parent.splice(Number(leaf), 1);
       else delete (parent as Record<string, unknown>)[leaf];
-      payload.host.warnings.push(`preflight value ${path.join('.')} left out of the report: ${issue.message}`);
-      removed = true;
-      break;
+      const again = PreflightCaps.safeParse(trial);
+      const prefix = at.join('.');
+      if (again.success || !again.error.issues.some((i) => i.path.map(String).join('.').startsWith(prefix))) fixed = trial;
     }
-    if (!removed) break;
+    if (fixed === undefined) break;
+    fixed.host.warnings.push(`preflight value ${path.join('.')} left out of the report: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    payload = fixed;
   }
   return payload;
 }

