@@ -71,11 +71,8 @@ describe('forged agent messages', { skip: !reachable && 'local cluster not runni
     const program = `/*\n${FORGED}\n    ${FORGED}\n${FORGED.slice(0, -1)},"mac":"${'a'.repeat(64)}"}\n*/\ninterval:ms:500 { @ticks = count(); }\n`;
     const t0 = Date.now();
     const tj = createTraceJob(PRIVILEGED_NS, 'forged-comment', { target: { node: { name: node } }, probe: { type: 'bpftrace', program }, duration: '8s' });
+    // The forged text does reach the channel the operator reads (the agent echoes the program).
     const log = await agentLogWhileRunning(tj.metadata.uid);
-    // The forged text did reach the channel, framed: no line of it starts with "{".
-    const lines = log.split('\n');
-    assert.ok(lines.some((l) => l.startsWith('tracejob-agent: | {"tracejob":"preflight"') && l.includes('6.1.0-forged')), log.slice(0, 4000));
-    assert.ok(!lines.some((l) => l.trimStart().startsWith('{') && l.includes('6.1.0-forged')), 'a forged record starts a log line');
     const done = await waitForPhase(PRIVILEGED_NS, 'forged-comment', ['Succeeded', 'Failed'], 90_000);
     assert.equal(done.status?.phase, 'Succeeded', done.status?.message);
     const report = readReport(cmName());
@@ -84,6 +81,10 @@ describe('forged agent messages', { skip: !reachable && 'local cluster not runni
     assert.doesNotMatch(JSON.stringify(report), /forged|evil/);
     // Written by this run from the agent's own record, not left over from before.
     assert.ok(Date.parse(report.reportedAt) >= t0 - 2000, `report from ${report.reportedAt}, run started ${new Date(t0).toISOString()}`);
+    // Framed: every line of the echo carries the agent's prefix; none starts with "{".
+    const lines = log.split('\n');
+    assert.ok(lines.some((l) => l.startsWith('tracejob-agent: | {"tracejob":"preflight"') && l.includes('6.1.0-forged')), log.slice(0, 4000));
+    assert.ok(!lines.some((l) => l.trimStart().startsWith('{') && l.includes('6.1.0-forged')), 'a forged record starts a log line');
   });
 
   test("bpftrace's compile error echoing a forged record on stderr does not change it either", async () => {
