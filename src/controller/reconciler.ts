@@ -346,8 +346,9 @@ export class TraceJobReconciler {
       // the operator needs until the end: skip re-reading it on every poll.
       const nothingNew = verdict.state === 'running' && refs.length === 1 && Boolean(tj.status?.timing?.attached);
       let logCut = false;
+      let logError: string | undefined;
       if (podName && verdict.state !== 'pending' && verdict.state !== 'stuck' && !nothingNew) {
-        ({ messages, cut: logCut } = await this.readAgentLog(job, podName));
+        ({ messages, cut: logCut, error: logError } = await this.readAgentLog(job, podName));
       }
       const latest = latestMessages(messages);
       // Node capability report: the agent's preflight → ConfigMap tracejob-node-<node>, once per node job.
@@ -360,8 +361,13 @@ export class TraceJobReconciler {
           });
         }
       }
-      if (logCut && !latest.result && verdict.state === 'succeeded') {
-        firstFailure ??= { reason: 'AgentLogTooLarge', message: `the log of node job ${ref.name} on ${ref.node} is longer than ${AGENT_LOG_LIMIT_BYTES} bytes; it was read up to that limit and holds no complete result` };
+      if (verdict.state === 'succeeded' && !latest.result) {
+        // The agent always prints a result when it exits 0: say why none was taken rather than succeed empty.
+        firstFailure ??= logCut
+          ? { reason: 'AgentLogTooLarge', message: `the log of node job ${ref.name} on ${ref.node} is longer than ${AGENT_LOG_LIMIT_BYTES} bytes; it was read up to that limit and holds no complete result` }
+          : logError !== undefined
+            ? { reason: 'AgentLogUnavailable', message: `cannot read the log of node job ${ref.name} on ${ref.node}: ${logError}` }
+            : { reason: 'NoResult', message: `node job ${ref.name} on ${ref.node} finished but its log holds no result record signed for this run` };
       }
       attached ??= latest.attached;
       if (latest.resolved) resolved = [...resolved, ...latest.resolved.targets];
@@ -434,20 +440,22 @@ export class TraceJobReconciler {
    * decoded line by line. Only records carrying the MAC of this Job's channel key count;
    * lines that look like records but are not signed by it are counted in the log.
    */
-  private async readAgentLog(job: V1Job | undefined, podName: string): Promise<{ messages: AgentMessage[]; cut: boolean }> {
+  private async readAgentLog(job: V1Job | undefined, podName: string): Promise<{ messages: AgentMessage[]; cut: boolean; error?: string }> {
     const decoder = new AgentLogDecoder(agentChannelKey(job));
     let cut = false;
+    let error: string | undefined;
     try {
       ({ cut } = await this.deps.port.streamPodLog(podName, 'agent', AGENT_LOG_LIMIT_BYTES, (line) => decoder.push(line)));
     } catch (e) {
-      this.deps.log.debug({ pod: podName, err: (e as Error).message }, 'Cannot read the agent log');
+      error = (e as Error).message;
+      this.deps.log.debug({ pod: podName, err: error }, 'Cannot read the agent log');
     }
     const { unsigned, badMac, invalid } = decoder.counts;
     if (unsigned + badMac + invalid > 0) {
       this.deps.log.warn({ pod: podName, unsigned, badMac, invalid }, 'Ignored agent log lines that look like records but are not valid records of this run');
     }
     if (cut) this.deps.log.warn({ pod: podName, limitBytes: AGENT_LOG_LIMIT_BYTES }, 'Agent log longer than the read limit; read up to the limit');
-    return { messages: decoder.messages, cut };
+    return { messages: decoder.messages, cut, ...(error !== undefined ? { error } : {}) };
   }
 
   // ---- finished -------------------------------------------------------------
