@@ -108,7 +108,8 @@ describe('result size bounded end to end', { skip: !reachable && 'local cluster 
     console.log(
       `[result-size] counters=${JSON.stringify(doc.counters)} events kept=${doc.events.length} dropped=${eventsDropped} ` +
         `result ConfigMap=${cmBytes} bytes; operator peak process RSS=${(sampler.peakProcessRss / 2 ** 20).toFixed(1)} MiB, ` +
-        `peak working set=${(sampler.peakWorkingSet / 2 ** 20).toFixed(1)} MiB (limit ${(limit / 2 ** 20).toFixed(0)} MiB, ${sampler.samples} samples)`,
+        `peak working set=${(sampler.peakWorkingSet / 2 ** 20).toFixed(1)} MiB (limit ${(limit / 2 ** 20).toFixed(0)} MiB, ${sampler.samples} samples); ` +
+        `status message: ${tj.status?.message ?? ''}`,
     );
 
     // The workload did its worst inside the trace (map counters are exact, events may be lost or cut).

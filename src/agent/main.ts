@@ -111,7 +111,9 @@ function parseConfig(env: NodeJS.ProcessEnv): Config {
   try {
     json = JSON.parse(raw);
   } catch (e) {
-    throw new AgentExit(AGENT_EXIT.invalidConfig, `${AGENT_CONFIG_ENV} is not valid JSON: ${(e as Error).message}`);
+    // Only where, never what: the text holds the channel key, and newer engines quote the input in the error.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new AgentExit(AGENT_EXIT.invalidConfig, `${AGENT_CONFIG_ENV} is not valid JSON${at !== undefined ? ` (at position ${at})` : ''}`);
   }
   const r = AgentConfig.safeParse(json);
   if (!r.success) {
