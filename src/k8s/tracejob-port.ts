@@ -171,18 +171,23 @@ export class ApiTraceJobPort implements TraceJobPort {
         done();
       },
     });
-    const finished = new Promise<void>((resolve, reject) => {
-      sink.on('finish', resolve);
-      sink.on('error', reject);
-      // The log API streams into `sink` but does not report a broken connection: bounded wait.
+    // The log API pipes into `sink` but reports neither a hung request nor a broken stream: bounded wait.
+    const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller?.abort();
         reject(new Error(`reading the log of pod ${podName} did not finish in ${LOG_READ_TIMEOUT_MS / 1000}s`));
       }, LOG_READ_TIMEOUT_MS);
     });
+    const finished = new Promise<void>((resolve, reject) => {
+      sink.on('finish', resolve);
+      sink.on('error', reject);
+    });
+    // Whichever loses the race must not become an unhandled rejection (that would end the process).
+    timeout.catch(() => undefined);
+    finished.catch(() => undefined);
     try {
-      controller = await wrapApi(this.log.log(this.operatorNamespace, podName, container, sink, { limitBytes }));
-      await finished;
+      controller = await Promise.race([wrapApi(this.log.log(this.operatorNamespace, podName, container, sink, { limitBytes })), timeout]);
+      await Promise.race([finished, timeout]);
     } finally {
       if (timer) clearTimeout(timer);
     }
