@@ -294,10 +294,11 @@ export class TraceJobReconciler {
           continue;
         }
         const podName = pod?.metadata?.name;
-        const preflight = podName ? latestMessages((await this.readAgentLog(job, podName)).messages).preflight : undefined;
+        const read = podName ? await this.readAgentLog(job, podName) : undefined;
+        const preflight = read ? latestMessages(read.messages).preflight : undefined;
         await port.deleteJob(jobName);
         if (verdict.state !== 'succeeded' || !preflight) {
-          const why = verdict.state === 'succeeded' ? 'it printed no report' : verdict.message;
+          const why = verdict.state !== 'succeeded' ? verdict.message : read?.error !== undefined ? `its log cannot be read: ${read.error}` : 'it printed no report';
           // A missing image or unschedulable node keeps its own reason: the fix is the same as for a trace.
           const reason = verdict.state === 'stuck' ? verdict.reason : 'PreflightFailed';
           return { fail: { reason, message: `cannot refresh the capability report of node ${node}: ${why}` } };
