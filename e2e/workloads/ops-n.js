@@ -5,6 +5,8 @@
 //   dns N [host]          dns.lookup(host) (libc getaddrinfo in the libuv threadpool), default localhost
 //   bind N [port]         listen on 0.0.0.0:port (default 7000), then close; one bind(2) each
 //   direct N [file]       dd overwrites N 4 KiB blocks of an allocated file with O_DIRECT (one write I/O each)
+//   openfail N [len]      open(2) of N distinct paths of len characters (default 200) that do not exist (ENOENT each);
+//                         the number leads each path, so they differ within a tracer's 64-byte string limit too
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -52,6 +54,22 @@ const ops = {
         const server = net.createServer();
         await new Promise((r) => server.listen(port, '0.0.0.0', r));
         await new Promise((r) => server.close(r));
+      }
+    };
+  },
+  async openfail() {
+    const len = Number(arg ?? 200);
+    const pathOf = (i) => {
+      const head = `/tmp/nx/${String(i).padStart(6, '0')}-`;
+      return head + 'p'.repeat(Math.max(0, len - head.length));
+    };
+    return () => {
+      for (let i = 0; i < n; i++) {
+        try {
+          closeSync(openSync(pathOf(i), 'r'));
+        } catch {
+          // ENOENT is the point.
+        }
       }
     };
   },

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cgroupLayoutFromMounts, parseMounts } from './preflight.js';
 import { AGENT_CONFIG_ENV, decodeLog, type AgentConfig, type AgentMessage } from './protocol.js';
+import { LINGER_AFTER_SIGNAL_MS } from './main.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, 'main.ts');
@@ -89,6 +90,9 @@ interface AgentRun {
   termination?: unknown;
 }
 
+/** The run's channel key, as the operator would put it in the config. */
+const KEY = randomBytes(32).toString('base64url');
+
 /** Runs the agent as the Job would; `onMessage` may react (e.g. start the workload on attach). */
 function runAgent(
   cfg: unknown,
@@ -98,7 +102,7 @@ function runAgent(
   const tdir = mkdtempSync(join(tmpdir(), 'tracejob-itest-'));
   const term = join(tdir, 'termination-log');
   const agent = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, [AGENT_CONFIG_ENV]: JSON.stringify(cfg), TRACEJOB_TERMINATION_LOG: term, ...extraEnv },
+    env: { ...process.env, [AGENT_CONFIG_ENV]: JSON.stringify({ ...(cfg as object), channelKey: KEY }), TRACEJOB_TERMINATION_LOG: term, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -112,7 +116,7 @@ function runAgent(
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      for (const m of decodeLog(line)) onMessage?.(m, agent);
+      for (const m of decodeLog(line, KEY)) onMessage?.(m, agent);
     }
   });
   agent.stderr.setEncoding('utf8');
@@ -121,7 +125,7 @@ function runAgent(
     agent.on('close', (code) => {
       const termination = existsSync(term) ? (JSON.parse(readFileSync(term, 'utf8')) as unknown) : undefined;
       rmSync(tdir, { recursive: true, force: true });
-      resolve({ code, messages: decodeLog(stdout), stdout, stderr, termination });
+      resolve({ code, messages: decodeLog(stdout, KEY), stdout, stderr, termination });
     });
   });
 }
@@ -238,13 +242,17 @@ describe('agent on this host (real bpftrace)', { skip, timeout: 120_000 }, () =>
     containers.push(c);
     await c.ready;
     const started = Date.now();
+    let resultAt = 0;
     const r = await runAgent(config({ durationSeconds: 30, probe: { type: 'execs', params: {} }, targets: [target(c.id)] }), (m, agent) => {
       if (m.tracejob === 'attached') {
         c.go();
         setTimeout(() => agent.kill('SIGTERM'), 1000);
       }
+      if (m.tracejob === 'result') resultAt = Date.now();
     });
-    assert.ok(Date.now() - started < 15_000);
+    assert.ok(resultAt > 0 && resultAt - started < 15_000, 'the result comes soon after SIGTERM');
+    // A pod being deleted: the agent stays up after its result, so the operator can still read the log.
+    assert.ok(Date.now() - resultAt >= LINGER_AFTER_SIGNAL_MS - 1000, `exited ${Date.now() - resultAt} ms after its result`);
     assert.equal(r.code, 0, r.stderr);
     const doc = resultDoc(r);
     assert.equal(doc.partial, true);

@@ -42,6 +42,9 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The per-run channel key the operator would put into the agent config. */
+const KEY = 'a'.repeat(43);
+
 async function agent(probe: { type: 'systemtap' | 'bpftrace'; program: string; params?: Record<string, unknown> }, extra: Record<string, unknown> = {}) {
   rmSync(join(dir, 'argv'), { force: true });
   rmSync(join(dir, 'program'), { force: true });
@@ -52,17 +55,18 @@ async function agent(probe: { type: 'systemtap' | 'bpftrace'; program: string; p
     probe: { params: {}, ...probe },
     durationSeconds: 1,
     targets: [],
+    channelKey: KEY,
     ...extra,
   };
   const code = await runAgent({
-    env: { TRACEJOB_AGENT_CONFIG: JSON.stringify(config) },
+    env: { PATH: process.env['PATH'], TRACEJOB_AGENT_CONFIG: JSON.stringify(config) },
     stdout: (l) => out.push(l),
     stderr: () => undefined,
     preflight: () => ({ ...CAPS_017, host: { ...host, bpftracePath: join(dir, 'bpftrace') } }),
   });
   const argv = existsSync(join(dir, 'argv')) ? readFileSync(join(dir, 'argv'), 'utf8').trim().split('\n') : undefined;
   const program = existsSync(join(dir, 'program')) ? readFileSync(join(dir, 'program'), 'utf8') : undefined;
-  return { code, messages: decodeLog(out.join('\n')), argv, program };
+  return { code, messages: decodeLog(out.join('\n'), KEY), argv, program };
 }
 
 describe('agent: custom SystemTap privilege', () => {
@@ -76,7 +80,7 @@ describe('agent: custom SystemTap privilege', () => {
   });
   it('a plain program runs as stap --privilege=stapsys (no -g) with the guards in front', async () => {
     const r = await agent({ type: 'systemtap', program: 'probe timer.s(1) { printf("%d\\n", pid()) }' });
-    assert.ok(r.argv, 'stap was started');
+    assert.ok(r.argv, `stap was started: ${JSON.stringify(r.messages)} ${r.code}`);
     assert.ok(r.argv.includes('--privilege=stapsys'), r.argv.join(' '));
     assert.ok(!r.argv.includes('-g'));
     assert.ok(r.program?.includes(GUARD_FUNCTIONS));

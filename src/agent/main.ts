@@ -9,6 +9,10 @@ import {
   AGENT_CONFIG_ENV,
   AGENT_EXIT,
   AgentConfig,
+  CHANNEL_KEY,
+  PROGRAM_ECHO_LIMIT_BYTES,
+  RESULT_RECORD_LIMIT_BYTES,
+  frameLines,
   EXIT_REASONS,
   TERMINATION_LOG,
   TERMINATION_MESSAGE_LIMIT,
@@ -34,6 +38,7 @@ import { chooseBackend } from '../systemtap/backend.js';
 import { SYSTEMTAP_RENDERERS, hasSystemtapScript, systemtapNotes } from '../systemtap/catalog.js';
 import { classifyStapError, renderCustomStap, stapArgs } from '../systemtap/custom.js';
 import type { ProbeDefinition, RenderContext, TargetFilter } from '../probes/types.js';
+import { boundDocument } from '../results/document.js';
 import {
   buildDocument,
   createParser,
@@ -46,6 +51,8 @@ import {
 } from './wiring.js';
 
 type ExitCode = (typeof AGENT_EXIT)[keyof typeof AGENT_EXIT];
+/** The result record around its document: kind, time and MAC. */
+const RECORD_ENVELOPE_BYTES = 512;
 type Config = ReturnType<typeof AgentConfig.parse>;
 
 export interface AgentIO {
@@ -104,7 +111,9 @@ function parseConfig(env: NodeJS.ProcessEnv): Config {
   try {
     json = JSON.parse(raw);
   } catch (e) {
-    throw new AgentExit(AGENT_EXIT.invalidConfig, `${AGENT_CONFIG_ENV} is not valid JSON: ${(e as Error).message}`);
+    // Only where, never what: the text holds the channel key, and newer engines quote the input in the error.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new AgentExit(AGENT_EXIT.invalidConfig, `${AGENT_CONFIG_ENV} is not valid JSON${at !== undefined ? ` (at position ${at})` : ''}`);
   }
   const r = AgentConfig.safeParse(json);
   if (!r.success) {
@@ -114,10 +123,42 @@ function parseConfig(env: NodeJS.ProcessEnv): Config {
   return r.data;
 }
 
+/**
+ * The channel key from the config, read leniently so that even an invalid config's
+ * error record is signed. Undefined when absent or malformed.
+ */
+function channelKeyOf(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    const key = (JSON.parse(env[AGENT_CONFIG_ENV] ?? '') as { channelKey?: unknown }).channelKey;
+    return typeof key === 'string' && CHANNEL_KEY.test(key) ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tracer's environment: the agent's without its config (the channel key stays with the agent). */
+export function tracerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  delete out[AGENT_CONFIG_ENV];
+  return out;
+}
+
+/** The first `limit` bytes of a text, cut on a character boundary, with a marker when cut. */
+export function clipBytes(text: string, limit: number): string {
+  if (Buffer.byteLength(text) <= limit) return text;
+  let cut = Buffer.from(text).subarray(0, limit).toString('utf8');
+  if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+  return `${cut}\n…[${Buffer.byteLength(text) - Buffer.byteLength(cut)} more bytes not shown]`;
+}
+
 export async function runAgent(io: AgentIO): Promise<number> {
   const now = () => new Date().toISOString();
-  const emit = (m: AgentMessage) => io.stdout(encodeMessage(m));
-  const log = (s: string) => io.stderr(`tracejob-agent: ${s}`);
+  const key = channelKeyOf(io.env);
+  const emit = (m: AgentMessage) => io.stdout(encodeMessage(m, key));
+  // One framed line per line of text: program text and tracer stderr never start a line.
+  const log = (s: string) => {
+    for (const line of frameLines(s)) io.stderr(line);
+  };
   const writeTermination = (summary: TerminationSummary) => {
     const path = io.terminationLog ?? io.env['TRACEJOB_TERMINATION_LOG'] ?? (existsSync(TERMINATION_LOG) ? TERMINATION_LOG : undefined);
     if (path === undefined) return;
@@ -297,7 +338,7 @@ export async function runAgent(io: AgentIO): Promise<number> {
       const code = name === 'CustomProgramError' || name === 'GuruDenied' ? AGENT_EXIT.invalidConfig : AGENT_EXIT.unsupported;
       throw new AgentExit(code, `cannot render ${cfg.probe.type} for this target: ${(e as Error).message}`);
     }
-    log(`program:\n${program}`);
+    log(`program:\n${clipBytes(program, PROGRAM_ECHO_LIMIT_BYTES)}`);
 
     // 6. Run
     const stap = backend === 'systemtap';
@@ -324,6 +365,7 @@ export async function runAgent(io: AgentIO): Promise<number> {
             attachTimeoutMs: 300_000,
           }
         : {}),
+      env: tracerEnv(io.env),
       onLine: (line) => parser.push(line),
       onAttached: (probes) => {
         traceStart = now();
@@ -415,7 +457,10 @@ export async function runAgent(io: AgentIO): Promise<number> {
       shaped,
       parsed,
     });
-    emit({ tracejob: 'result', at: now(), document: document as unknown as Record<string, unknown> });
+    // Bounded in bytes, whatever maxEvents allows: the operator reads this through the pod log.
+    const bounded = boundDocument(document, RESULT_RECORD_LIMIT_BYTES - RECORD_ENVELOPE_BYTES);
+    if (bounded.cuts.length > 0) log(`result cut to fit ${RESULT_RECORD_LIMIT_BYTES} bytes: ${bounded.cuts.join('; ')}`);
+    emit({ tracejob: 'result', at: now(), document: bounded.document as unknown as Record<string, unknown> });
     const reason = EXIT_REASONS[code] ?? 'Failed';
     writeTermination({
       reason,

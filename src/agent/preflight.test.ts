@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { PreflightCaps } from '../api/node-capabilities.js';
+import { CAPS_017 } from '../probes/test-support.js';
 import {
   CAP_SYS_ADMIN,
+  capsForMessage,
   CAP_SYS_RESOURCE,
   cgroupLayoutFromMounts,
   hasCap,
@@ -145,5 +148,32 @@ describe('unameMachine', () => {
     assert.equal(unameMachine('x64'), 'x86_64');
     assert.equal(unameMachine('arm64'), 'aarch64');
     assert.equal(unameMachine('mips'), 'mips');
+  });
+});
+
+describe('capsForMessage', () => {
+  const host = { cgroup: { version: 'v2' as const, unifiedRoot: '/sys/fs/cgroup', v1: {} }, modules: false, kernelBuildTree: false, canRaiseMemlock: false, bpftracePath: 'bpftrace', stap: false, kernelConfig: 'proc' as const, warnings: [] };
+  it('fits the shared schema; a host value it would refuse is left out with a warning', () => {
+    const caps = {
+      ...CAPS_017,
+      host: { ...host, os: { id: 'debian', idLike: [], versionId: '12', codename: 'book worm', prettyName: 'Debian\u001b[31m 12' }, bpftraceError: 'x'.repeat(5000) },
+    };
+    const payload = capsForMessage(caps);
+    const parsed = PreflightCaps.parse(payload);
+    assert.equal(parsed.host.os?.codename, undefined);
+    assert.equal(parsed.host.os?.id, 'debian');
+    assert.equal(parsed.host.os?.prettyName, 'Debian?[31m 12');
+    assert.ok((parsed.host.bpftraceError ?? '').length <= 2000);
+    assert.ok(parsed.host.warnings.some((w) => /host\.os\.codename left out/.test(w)), parsed.host.warnings.join('\n'));
+  });
+  it('an optional object whose required field is refused goes as a whole', () => {
+    const payload = capsForMessage({ ...CAPS_017, bpftrace: { version: 'nonsense version', major: 0, minor: 17 }, host });
+    const parsed = PreflightCaps.parse(payload);
+    assert.equal(parsed.bpftrace, undefined);
+  });
+  it('the kernel release stays as it is (the operator refuses the report and says why)', () => {
+    const payload = capsForMessage({ ...CAPS_017, kernel: '6.1 $(x)', host });
+    assert.equal(PreflightCaps.safeParse(payload).success, false);
+    assert.equal(payload.kernel, '6.1 $(x)');
   });
 });

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { arch as nodeArch, release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
+import { PreflightCaps, type PreflightCapsInput } from '../api/node-capabilities.js';
 import type { NodeCapabilities } from '../probes/types.js';
 import { hostVmlinuxCandidates, parseOsRelease } from '../systemtap/debuginfo.js';
 
@@ -273,14 +274,55 @@ export function systemtapBlockers(caps: Pick<AgentCapabilities, 'kernel' | 'host
   return out;
 }
 
-/** The preflight message payload (tracepoint set summarised: it is ~2000 names). */
-export function capsForMessage(caps: AgentCapabilities): Record<string, unknown> {
+/** Control characters other than tab/newline, which the report schema refuses in texts. */
+const CONTROL = /(?![\t\n])\p{Cc}/gu;
+const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s).replace(CONTROL, '?');
+
+/**
+ * The preflight message payload (tracepoint set summarised: it is ~2000 names), in the
+ * shape of the shared schema (src/api/node-capabilities.ts). A host value the schema
+ * would refuse (an odd os-release codename, say) is left out with a warning, so one
+ * strange field does not cost the node its whole report.
+ */
+export function capsForMessage(caps: AgentCapabilities): PreflightCapsInput {
   const { tracepoints, host, ...rest } = caps;
-  return {
+  let payload = {
     ...rest,
     tracepoints: tracepoints ? tracepoints.size : undefined,
-    host: { ...host, cgroup: { version: host.cgroup.version, unifiedRoot: host.cgroup.unifiedRoot } },
+    host: {
+      ...host,
+      cgroup: { version: host.cgroup.version, unifiedRoot: host.cgroup.unifiedRoot },
+      ...(host.bpftraceError !== undefined ? { bpftraceError: clip(host.bpftraceError, 2000) } : {}),
+      warnings: host.warnings.slice(0, 50).map((w) => clip(w, 1000)),
+      ...(host.os?.prettyName !== undefined ? { os: { ...host.os, prettyName: clip(host.os.prettyName, 200).replace(/[\t\n]/g, ' ') } } : {}),
+    },
   };
+  for (let round = 0; round < 20; round++) {
+    const r = PreflightCaps.safeParse(payload);
+    if (r.success) break;
+    const path = (r.error.issues[0]?.path ?? []).map(String);
+    // The nearest enclosing value whose removal clears the issue (an optional leaf, or the
+    // optional object around a required one). The kernel release and `host` stay: the
+    // operator then refuses the report and says why.
+    let fixed: typeof payload | undefined;
+    for (let depth = path.length; depth >= 1 && fixed === undefined; depth--) {
+      const at = path.slice(0, depth);
+      if (at.length === 1 && (at[0] === 'kernel' || at[0] === 'host')) break;
+      const trial = structuredClone(payload);
+      const parent = at.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), trial);
+      if (!parent || typeof parent !== 'object') continue;
+      const leaf = at[at.length - 1] as string;
+      if (Array.isArray(parent)) parent.splice(Number(leaf), 1);
+      else delete (parent as Record<string, unknown>)[leaf];
+      const again = PreflightCaps.safeParse(trial);
+      const prefix = at.join('.');
+      if (again.success || !again.error.issues.some((i) => i.path.map(String).join('.').startsWith(prefix))) fixed = trial;
+    }
+    if (fixed === undefined) break;
+    fixed.host.warnings.push(`preflight value ${path.join('.')} left out of the report: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    payload = fixed;
+  }
+  return payload;
 }
 
 // ---------------------------------------------------------------------------

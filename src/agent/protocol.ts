@@ -2,6 +2,15 @@
 // Operator → agent: one JSON document in the TRACEJOB_AGENT_CONFIG env var.
 // Agent → operator: JSON lines on stdout (read through the pod log API) and a
 // short JSON summary in the termination message. Both sides import this file.
+//
+// The pod log also carries text others control: the rendered (custom) program,
+// the tracer's stderr, workload-derived names in diagnostics. So a record counts
+// only when (1) its line starts with `{"tracejob":` in column 0 — the agent frames
+// every line of diagnostics with a prefix, so foreign text never starts a line with
+// `{` — and (2) it ends with an HMAC-SHA256 over the record, keyed with a per-run
+// secret the operator puts in the agent config (`channelKey`, in the Job's env in
+// the operator's namespace). The key itself never appears in the log.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
 export const AGENT_CONFIG_ENV = 'TRACEJOB_AGENT_CONFIG';
@@ -18,7 +27,27 @@ export const AgentTarget = z.object({
 });
 export type AgentTarget = z.infer<typeof AgentTarget>;
 
+/** 32 random bytes, base64url. */
+export const CHANNEL_KEY = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Bytes the agent's result record may take (its document is cut to fit, the cut
+ * noted). The operator fits the result into a 900 KiB ConfigMap anyway; this leaves
+ * room for merging nodes' top-N tables while keeping each node's log small enough
+ * for the operator's memory limit.
+ */
+export const RESULT_RECORD_LIMIT_BYTES = 2 * 1024 * 1024;
+/** Bytes of the agent's log the operator reads (the result record plus framed diagnostics). */
+export const AGENT_LOG_LIMIT_BYTES = 4 * 1024 * 1024;
+/** Bytes of the rendered program the agent echoes into its log. */
+export const PROGRAM_ECHO_LIMIT_BYTES = 64 * 1024;
+
 export const AgentConfig = z.object({
+  /**
+   * Per-run secret the agent signs its records with (see the header). Set by the
+   * operator for every node Job; never printed. Absent only when run by hand.
+   */
+  channelKey: z.string().regex(CHANNEL_KEY).optional(),
   traceJob: z.object({ namespace: z.string(), name: z.string(), uid: z.string(), generation: z.number().int() }),
   nodeName: z.string(),
   probe: z.object({
@@ -122,22 +151,83 @@ export const TerminationSummary = z.object({
 });
 export type TerminationSummary = z.infer<typeof TerminationSummary>;
 
-export function encodeMessage(msg: AgentMessage): string {
-  return JSON.stringify(msg);
+const MAC_FIELD = ',"mac":"';
+const MAC_SUFFIX = /,"mac":"([0-9a-f]{64})"\}$/;
+const RECORD_START = '{"tracejob":';
+
+function mac(key: string, body: string): string {
+  return createHmac('sha256', key).update(body).digest('hex');
 }
 
-/** Extracts agent messages from a pod log, tolerating foreign lines. */
-export function decodeLog(log: string): AgentMessage[] {
-  const out: AgentMessage[] = [];
-  for (const line of log.split('\n')) {
-    const trimmed = line.trim();
-    if (!trimmed.startsWith('{"tracejob"')) continue;
+/**
+ * One record line: the message's JSON with `"mac"` (HMAC-SHA256 over the JSON before
+ * it, keyed with the run's channel key) as its last field. Without a key (the agent
+ * run by hand) the record is unsigned and the operator ignores it.
+ */
+export function encodeMessage(msg: AgentMessage, key?: string): string {
+  const body = JSON.stringify(msg);
+  if (key === undefined) return body;
+  return `${body.slice(0, -1)}${MAC_FIELD}${mac(key, body)}"}`;
+}
+
+/** Prefix of every diagnostics line the agent writes (never `{`, so never a record). */
+export const DIAGNOSTIC_PREFIX = 'tracejob-agent: ';
+
+/**
+ * Diagnostics as log lines, each starting with `prefix` (plus `| ` on continuation
+ * lines): whatever the text holds — a program's comment, the tracer's stderr, a path
+ * from the workload — it cannot start a line that looks like a record.
+ */
+export function frameLines(text: string, prefix = DIAGNOSTIC_PREFIX): string[] {
+  return text.split(/\r\n|\r|\n|\u2028|\u2029/).map((l, i) => (i === 0 ? `${prefix}${l}` : `${prefix}| ${l}`));
+}
+
+export type LineVerdict = 'record' | 'foreign' | 'unsigned' | 'badMac' | 'invalid';
+
+/**
+ * Reads agent records from log lines as they stream in. A record is taken only when
+ * it starts in column 0, carries a valid MAC for `key`, and parses as an AgentMessage;
+ * everything else is counted and dropped. `key` undefined: nothing is accepted.
+ */
+export class AgentLogDecoder {
+  readonly messages: AgentMessage[] = [];
+  readonly counts: Record<LineVerdict, number> = { record: 0, foreign: 0, unsigned: 0, badMac: 0, invalid: 0 };
+  private readonly key: Buffer | undefined;
+
+  constructor(private readonly channelKey: string | undefined) {
+    this.key = channelKey === undefined ? undefined : Buffer.from(channelKey);
+  }
+
+  push(rawLine: string): LineVerdict {
+    const verdict = this.take(rawLine);
+    this.counts[verdict]++;
+    return verdict;
+  }
+
+  private take(rawLine: string): LineVerdict {
+    // Only a trailing CR is removed: leading blanks never make a line a record.
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    if (!line.startsWith(RECORD_START)) return 'foreign';
+    const m = MAC_SUFFIX.exec(line);
+    if (!m || this.key === undefined || this.channelKey === undefined) return 'unsigned';
+    const body = `${line.slice(0, m.index)}}`;
+    const want = Buffer.from(mac(this.channelKey, body), 'hex');
+    const got = Buffer.from(m[1] ?? '', 'hex');
+    if (want.length !== got.length || !timingSafeEqual(want, got)) return 'badMac';
     try {
-      const parsed = AgentMessage.safeParse(JSON.parse(trimmed));
-      if (parsed.success) out.push(parsed.data);
+      const parsed = AgentMessage.safeParse(JSON.parse(body));
+      if (!parsed.success) return 'invalid';
+      this.messages.push(parsed.data);
+      return 'record';
     } catch {
-      // A truncated line (log rotation, kill mid-write) is skipped, not fatal.
+      return 'invalid';
     }
   }
-  return out;
+}
+
+/** Extracts the agent's signed messages from a pod log, ignoring every other line. */
+export function decodeLog(log: string, key: string | undefined): AgentMessage[] {
+  const d = new AgentLogDecoder(key);
+  for (const line of log.split('\n')) d.push(line);
+  return d.messages;
 }

@@ -5,6 +5,7 @@
 // against the kernel config (/proc/config.gz) and the files the facts come from.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -17,14 +18,16 @@ import { AGENT_CONFIG_ENV, decodeLog, type AgentConfig, type AgentMessage } from
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
 const skip = process.getuid?.() !== 0 ? 'needs root' : spawnSync('bpftrace', ['--version']).status !== 0 ? 'needs bpftrace' : false;
 
+const KEY = randomBytes(32).toString('base64url');
+
 function runAgent(cfg: AgentConfig): Promise<{ code: number | null; messages: AgentMessage[]; stderr: string; ms: number }> {
   const t0 = Date.now();
-  const agent = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, [AGENT_CONFIG_ENV]: JSON.stringify(cfg) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const agent = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, [AGENT_CONFIG_ENV]: JSON.stringify({ ...cfg, channelKey: KEY }) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   agent.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   agent.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => agent.on('close', (code) => resolve({ code, messages: decodeLog(stdout), stderr, ms: Date.now() - t0 })));
+  return new Promise((resolve) => agent.on('close', (code) => resolve({ code, messages: decodeLog(stdout, KEY), stderr, ms: Date.now() - t0 })));
 }
 
 const cfg = (backend: AgentConfig['backend'], durationSeconds = 2): AgentConfig => ({
@@ -67,7 +70,9 @@ describe('SystemTap on this machine (real agent)', { skip }, () => {
 
   it('the capability report of this machine matches the kernel config, field by field', () => {
     const caps = preflight({ noMount: true });
-    const r = capabilityReport(capsForMessage(caps), 'this-host', new Date());
+    const built = capabilityReport(capsForMessage(caps), 'this-host', new Date());
+    assert.ok(built.ok, built.ok ? '' : built.error);
+    const r = built.report;
     const c = kconfig();
     const y = (k: string): boolean | undefined => (c ? c.get(k) === 'y' : undefined);
     assert.equal(r.kernel, readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());

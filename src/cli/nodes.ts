@@ -5,6 +5,7 @@
 // decides from it. Tracepoint lists are not in the report, so probes that only
 // need specific tracepoints show as supported and are checked when they run.
 import { CATALOG_PROBES } from '../api/probe-names.js';
+import { parseCapabilityReport } from '../api/node-capabilities.js';
 import { CATALOG, validateParams } from '../probes/catalog.js';
 import type { NodeCapabilities, ProbeDefinition } from '../probes/types.js';
 import { ageOf, renderColumns } from './format.js';
@@ -18,35 +19,28 @@ export interface NodeReport {
   caps: NodeCapabilities;
 }
 
-type Rec = Record<string, unknown>;
-const rec = (v: unknown): Rec => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : {});
-
-/** A report.json → NodeReport (undefined when it is not one). */
+/**
+ * A report.json → NodeReport (undefined when it is not one). Read through the schema
+ * the operator writes it with (src/api/node-capabilities.ts): a report with a field
+ * that does not validate is not shown rather than shown in part.
+ */
 export function parseNodeReport(text: string): NodeReport | undefined {
-  let r: Rec;
-  try {
-    r = rec(JSON.parse(text) as unknown);
-  } catch {
-    return undefined;
-  }
-  if (typeof r['node'] !== 'string') return undefined;
-  const cg = String(r['cgroupVersion'] ?? 'v2');
+  const r = parseCapabilityReport(text);
+  if (!r) return undefined;
   const caps: NodeCapabilities = {
-    kernel: String(r['kernel'] ?? 'unknown'),
-    btf: r['btf'] === true,
-    tracefs: r['tracefs'] === true,
-    kprobes: r['kprobes'] === true,
-    kfunc: r['kfunc'] === true,
-    uprobes: r['uprobes'] === true,
-    perfEvents: r['perfEvents'] === true,
-    cgroupVersion: cg === 'v1' || cg === 'hybrid' ? cg : 'v2',
+    kernel: r.kernel,
+    btf: r.btf,
+    tracefs: r.tracefs,
+    kprobes: r.kprobes,
+    kfunc: r.kfunc,
+    uprobes: r.uprobes,
+    perfEvents: r.perfEvents,
+    cgroupVersion: r.cgroupVersion === 'v1' || r.cgroupVersion === 'hybrid' ? r.cgroupVersion : 'v2',
   };
-  const m = /^v?(\d+)\.(\d+)/.exec(typeof r['bpftrace'] === 'string' ? r['bpftrace'] : '');
-  if (m) caps.bpftrace = { version: String(r['bpftrace']), major: Number(m[1]), minor: Number(m[2]) };
-  if (typeof r['arch'] === 'string') caps.arch = r['arch'];
-  const report: NodeReport = { node: r['node'], backends: Array.isArray(r['backends']) ? r['backends'].map(String) : [], caps };
-  if (typeof r['reportedAt'] === 'string') report.reportedAt = r['reportedAt'];
-  return report;
+  const m = /^v?(\d+)\.(\d+)/.exec(r.bpftrace ?? '');
+  if (m && r.bpftrace) caps.bpftrace = { version: r.bpftrace, major: Number(m[1]), minor: Number(m[2]) };
+  if (r.arch) caps.arch = r.arch;
+  return { node: r.node, reportedAt: r.reportedAt, backends: [...r.backends], caps };
 }
 
 /** undefined when the node can run the probe (with default params), else what it lacks. */

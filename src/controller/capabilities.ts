@@ -4,107 +4,63 @@
 // node job reports (so it is refreshed by every run on that node; `reportedAt`
 // tells how old it is). Pure.
 import type { V1ConfigMap } from '@kubernetes/client-node';
+import { CapabilityReport, PreflightCaps, describeIssues, parseCapabilityReport } from '../api/node-capabilities.js';
 import { LABELS, MANAGER } from './names.js';
 
 export const CAPABILITY_COMPONENT = 'node-capabilities';
 
-export interface CapabilityReport {
-  node: string;
-  reportedAt: string;
-  kernel: string;
-  arch?: string;
-  os?: string;
-  /** os-release fields the debuginfo resolver picks packages by. */
-  osRelease?: { id: string; idLike: string[]; versionId?: string; codename?: string };
-  btf: boolean;
-  tracefs: boolean;
-  /** Number of tracepoints the node lists (undefined when not enumerated). */
-  tracepoints?: number;
-  kprobes: boolean;
-  kfunc: boolean;
-  uprobes: boolean;
-  perfEvents: boolean;
-  /** Loadable kernel modules (CONFIG_MODULES). */
-  modules: boolean;
-  lockdown: string;
-  kernelBuildTree: boolean;
-  /** stap in the agent image that wrote this report (the SystemTap image has it, the bpftrace image not). */
-  stapInstalled: boolean;
-  stapVersion?: string;
-  /** SystemTap's default (kernel module) runtime: stap + modules + build tree. */
-  stapModuleRuntime: boolean;
-  /** stapbpf (--runtime=bpf): stap + CAP_SYS_RESOURCE for RLIMIT_MEMLOCK. */
-  stapbpf: boolean;
-  canRaiseMemlock: boolean;
-  debuginfo: { present: boolean; vmlinux?: string; debuginfod: boolean };
-  bpftrace?: string;
-  bpftraceError?: string;
-  cgroupVersion: string;
-  kernelConfig?: string;
-  /** The backends this node can run. */
-  backends: string[];
-}
+export { CapabilityReport };
 
-type Rec = Record<string, unknown>;
-const rec = (v: unknown): Rec => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : {});
-const bool = (v: unknown): boolean => v === true;
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export type ReportResult = { ok: true; report: CapabilityReport } | { ok: false; error: string };
 
-/** The report from a preflight message's `caps` (tolerant of older agents: missing → false/unknown). */
-export function capabilityReport(caps: Rec, nodeName: string, now: Date): CapabilityReport {
-  const host = rec(caps['host']);
-  const cgroup = rec(host['cgroup']);
-  const bt = rec(caps['bpftrace']);
-  const di = rec(host['debuginfo']);
-  const os = rec(host['os']);
-  const stap = bool(host['stap']);
-  const modules = bool(host['modules']);
-  const buildTree = bool(host['kernelBuildTree']);
-  const memlock = bool(host['canRaiseMemlock']);
-  const stapModuleRuntime = stap && modules && buildTree;
-  const stapbpf = stap && memlock;
+/**
+ * The report from a preflight message's `caps`. Everything is validated against the
+ * shared schema (src/api/node-capabilities.ts): a payload with a field that does not
+ * parse (a codename holding a newline, a kernel release holding `$(…)`) gives no
+ * report at all, never a partly trusted one. Older agents' missing fields → false/unknown.
+ */
+export function capabilityReport(caps: unknown, nodeName: string, now: Date): ReportResult {
+  const parsed = PreflightCaps.safeParse(caps);
+  if (!parsed.success) return { ok: false, error: `the preflight report of node ${nodeName} is invalid: ${describeIssues(parsed.error)}` };
+  const c = parsed.data;
+  const host = c.host;
+  const stapModuleRuntime = host.stap && host.modules && host.kernelBuildTree;
+  const stapbpf = host.stap && host.canRaiseMemlock;
   const r: CapabilityReport = {
     node: nodeName,
     reportedAt: now.toISOString(),
-    kernel: str(caps['kernel']) ?? 'unknown',
-    btf: bool(caps['btf']),
-    tracefs: bool(caps['tracefs']),
-    kprobes: bool(caps['kprobes']),
-    kfunc: bool(caps['kfunc']),
-    uprobes: bool(caps['uprobes']),
-    perfEvents: bool(caps['perfEvents']),
-    modules,
-    lockdown: str(host['lockdown']) ?? 'unknown',
-    kernelBuildTree: buildTree,
-    stapInstalled: stap,
+    kernel: c.kernel,
+    btf: c.btf,
+    tracefs: c.tracefs,
+    kprobes: c.kprobes,
+    kfunc: c.kfunc,
+    uprobes: c.uprobes,
+    perfEvents: c.perfEvents,
+    modules: host.modules,
+    lockdown: host.lockdown,
+    kernelBuildTree: host.kernelBuildTree,
+    stapInstalled: host.stap,
     stapModuleRuntime,
     stapbpf,
-    canRaiseMemlock: memlock,
-    debuginfo: { present: bool(di['present']), debuginfod: bool(di['debuginfod']), ...(str(di['vmlinux']) ? { vmlinux: str(di['vmlinux']) as string } : {}) },
-    cgroupVersion: str(caps['cgroupVersion']) ?? str(cgroup['version']) ?? 'unknown',
-    backends: [...(str(bt['version']) ? ['bpftrace'] : []), ...(stapModuleRuntime || stapbpf ? ['systemtap'] : [])],
+    canRaiseMemlock: host.canRaiseMemlock,
+    debuginfo: { present: host.debuginfo.present, debuginfod: host.debuginfo.debuginfod, ...(host.debuginfo.vmlinux ? { vmlinux: host.debuginfo.vmlinux } : {}) },
+    cgroupVersion: c.cgroupVersion ?? host.cgroup.version ?? 'unknown',
+    backends: [...(c.bpftrace ? (['bpftrace'] as const) : []), ...(stapModuleRuntime || stapbpf ? (['systemtap'] as const) : [])],
   };
-  const arch = str(caps['arch']);
-  if (arch) r.arch = arch;
-  const pretty = str(os['prettyName']) ?? str(os['id']);
+  if (c.arch) r.arch = c.arch;
+  const os = host.os;
+  const pretty = os?.prettyName ?? os?.id;
   if (pretty) r.os = pretty;
-  const osId = str(os['id']);
-  if (osId) {
-    const idLike = Array.isArray(os['idLike']) ? os['idLike'].filter((x): x is string => typeof x === 'string') : [];
-    const versionId = str(os['versionId']);
-    const codename = str(os['codename']);
-    r.osRelease = { id: osId, idLike, ...(versionId ? { versionId } : {}), ...(codename ? { codename } : {}) };
-  }
-  if (typeof caps['tracepoints'] === 'number') r.tracepoints = caps['tracepoints'];
-  const sv = str(host['stapVersion']);
-  if (sv) r.stapVersion = sv;
-  const bv = str(bt['version']);
-  if (bv) r.bpftrace = bv;
-  const be = str(host['bpftraceError']);
-  if (be) r.bpftraceError = be;
-  const kc = str(host['kernelConfig']);
-  if (kc) r.kernelConfig = kc;
-  return r;
+  if (os) r.osRelease = { id: os.id, idLike: os.idLike, ...(os.versionId ? { versionId: os.versionId } : {}), ...(os.codename ? { codename: os.codename } : {}) };
+  if (c.tracepoints !== undefined) r.tracepoints = c.tracepoints;
+  if (host.stapVersion) r.stapVersion = host.stapVersion;
+  if (c.bpftrace) r.bpftrace = c.bpftrace.version;
+  if (host.bpftraceError) r.bpftraceError = host.bpftraceError;
+  if (host.kernelConfig) r.kernelConfig = host.kernelConfig;
+  // The node name comes from the cluster, not the agent; checked all the same.
+  const checked = CapabilityReport.safeParse(r);
+  if (!checked.success) return { ok: false, error: `the capability report of node ${nodeName} is invalid: ${describeIssues(checked.error)}` };
+  return { ok: true, report: checked.data };
 }
 
 /** `tracejob-node-<node>` (node names are DNS subdomains; ConfigMap names allow 253). */
@@ -112,9 +68,12 @@ export function capabilityConfigMapName(nodeName: string): string {
   return `tracejob-node-${nodeName}`.slice(0, 253).replace(/[.-]+$/, '');
 }
 
-export function capabilityConfigMap(caps: Rec, nodeName: string, now: Date, namespace: string): V1ConfigMap {
-  const report = capabilityReport(caps, nodeName, now);
-  return {
+/** The ConfigMap for a preflight payload, or why the payload cannot be stored. */
+export function capabilityConfigMap(caps: unknown, nodeName: string, now: Date, namespace: string): { ok: true; configMap: V1ConfigMap; report: CapabilityReport } | { ok: false; error: string } {
+  const built = capabilityReport(caps, nodeName, now);
+  if (!built.ok) return built;
+  const report = built.report;
+  const configMap: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
@@ -128,18 +87,15 @@ export function capabilityConfigMap(caps: Rec, nodeName: string, now: Date, name
     },
     data: { 'report.json': `${JSON.stringify(report, null, 2)}\n` },
   };
+  return { ok: true, configMap, report };
 }
 
-/** The report stored in a capability ConfigMap, or undefined when absent or unreadable. */
+/**
+ * The report stored in a capability ConfigMap, or undefined when absent, unreadable
+ * or not valid by the shared schema (then the operator refreshes it from the node).
+ */
 export function reportFromConfigMap(cm: V1ConfigMap | undefined): CapabilityReport | undefined {
-  const text = cm?.data?.['report.json'];
-  if (!text) return undefined;
-  try {
-    const r = JSON.parse(text) as CapabilityReport;
-    return typeof r.kernel === 'string' && typeof r.reportedAt === 'string' ? r : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseCapabilityReport(cm?.data?.['report.json']);
 }
 
 /** Whether a report is recent enough to plan a run on (and written by an agent that knew the OS). */

@@ -6,7 +6,7 @@ import type { AgentMessage } from '../agent/protocol.js';
 import type { NodeJobVerdict } from './job-status.js';
 import { resultConfigMapName, LABELS, MANAGER } from './names.js';
 import { API_VERSION, GROUP, KIND } from '../api/tracejob.js';
-import { fitConfigMap, headline, ResultDocumentSchema, type ResultDocument } from '../results/document.js';
+import { AGENT_CUT_NOTE, fitConfigMap, headline, ResultDocumentSchema, type ResultDocument } from '../results/document.js';
 import { renderReport } from '../results/report.js';
 import { renderFlameGraph } from '../results/flamegraph.js';
 import { mergeDocuments } from '../results/merge.js';
@@ -51,6 +51,8 @@ export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[
     files['flamegraph.svg'] = stacks.svg ?? renderFlameGraph(stacks.folded, { title: `${doc.probe}: ${tj.metadata.namespace}/${tj.metadata.name}` });
   }
   const fitted = fitConfigMap(files);
+  // What the agents cut to bound their output comes first: it is the larger cut.
+  const agentCuts = docs.flatMap((d) => d.notes.filter((n) => n.startsWith(AGENT_CUT_NOTE)).map((n) => (docs.length > 1 && d.node ? `${d.node}: ${n}` : n)));
   const line = headline(doc);
   const configMap: V1ConfigMap = {
     apiVersion: 'v1',
@@ -65,7 +67,7 @@ export function buildResultConfigMap(tj: TraceJob, results: readonly NodeResult[
     data: fitted.files,
   };
   const counters = (doc as { counters?: Record<string, number> }).counters ?? {};
-  return { configMap, summary: { headline: line, ...(Object.keys(counters).length ? { counters } : {}) }, truncated: fitted.truncated, unparseable: notes.length };
+  return { configMap, summary: { headline: line, ...(Object.keys(counters).length ? { counters } : {}) }, truncated: [...agentCuts, ...fitted.truncated], unparseable: notes.length };
 }
 
 /**

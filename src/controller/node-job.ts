@@ -1,7 +1,8 @@
 // The desired node Job for one TraceJob run on one node. Pure: everything it
 // needs is passed in; tests snapshot the output.
+import { randomBytes } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
-import { AGENT_CONFIG_ENV, TERMINATION_LOG, type AgentConfig } from '../agent/protocol.js';
+import { AGENT_CONFIG_ENV, CHANNEL_KEY, TERMINATION_LOG, type AgentConfig } from '../agent/protocol.js';
 import type { OperatorConfig } from './config.js';
 import { isSystemtapRun, type NodeJobExtras } from './debuginfo-for-run.js';
 import { ANNOTATIONS, LABELS, MANAGER, nodeJobName, ownerAnnotation, preflightJobName } from './names.js';
@@ -14,6 +15,30 @@ export interface NodeJobInput {
   config: Pick<OperatorConfig, 'namespace' | 'agentImage' | 'agentSystemtapImage' | 'agentImagePullPolicy' | 'agentResources' | 'jobGraceSeconds'>;
   /** SystemTap runs: debuginfo init container, read-only host/cache mounts (src/controller/debuginfo-for-run.ts). */
   extras?: NodeJobExtras;
+  /** The secret the agent signs its log records with; a fresh random one when absent (tests pass their own). */
+  channelKey?: string;
+}
+
+/** A fresh per-run channel key: 32 random bytes, base64url. */
+export function newChannelKey(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The channel key of a node Job, read back from its agent container's config (the
+ * operator keeps no state of its own: the Job in its namespace is the record).
+ * Undefined when the Job carries none, so nothing its pod logs is believed.
+ */
+export function agentChannelKey(job: V1Job | undefined): string | undefined {
+  const agent = job?.spec?.template?.spec?.containers?.find((c) => c.name === 'agent');
+  const raw = agent?.env?.find((e) => e.name === AGENT_CONFIG_ENV)?.value;
+  if (raw === undefined) return undefined;
+  try {
+    const key = (JSON.parse(raw) as { channelKey?: unknown }).channelKey;
+    return typeof key === 'string' && CHANNEL_KEY.test(key) ? key : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const PREFLIGHT_COMPONENT = 'node-preflight';
@@ -68,7 +93,7 @@ export function desiredNodeJob(input: NodeJobInput): V1Job {
               image: isSystemtapRun(input.agentConfig.backend ?? 'auto', input.agentConfig.probe.type) ? config.agentSystemtapImage : config.agentImage,
               imagePullPolicy: config.agentImagePullPolicy,
               env: [
-                { name: AGENT_CONFIG_ENV, value: JSON.stringify(input.agentConfig) },
+                { name: AGENT_CONFIG_ENV, value: JSON.stringify({ ...input.agentConfig, channelKey: input.channelKey ?? newChannelKey() }) },
                 { name: 'NODE_NAME', value: node },
               ],
               // bpf(), perf_event_open and mounting tracefs; see docs/security.md for the

@@ -31,7 +31,11 @@ export interface TraceJobPort {
    * and lingers while the log is read).
    */
   stopJob(name: string): Promise<void>;
-  readPodLog(podName: string, container: string): Promise<string>;
+  /**
+   * Streams at most `limitBytes` of a node Job pod's container log to `onLine`, line by
+   * line (a line cut by the limit is not passed on). `cut`: the log reached the limit.
+   */
+  streamPodLog(podName: string, container: string, limitBytes: number, onLine: (line: string) => void): Promise<{ bytes: number; cut: boolean }>;
 
   /** A ConfigMap in the operator namespace (node capability reports); undefined when absent. */
   getOperatorConfigMap(name: string): Promise<V1ConfigMap | undefined>;

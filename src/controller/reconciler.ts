@@ -7,14 +7,15 @@
 import type { Logger } from 'pino';
 import type { TraceJob, TraceJobStatus, Phase } from '../api/tracejob.js';
 import { parseDuration } from '../api/duration.js';
+import type { V1Job } from '@kubernetes/client-node';
 import type { AgentConfig, AgentMessage } from '../agent/protocol.js';
-import { decodeLog } from '../agent/protocol.js';
+import { AGENT_LOG_LIMIT_BYTES, AgentLogDecoder } from '../agent/protocol.js';
 import type { OperatorConfig } from './config.js';
 import { COND, getCondition, setCondition } from './conditions.js';
 import { checkHostNamespaces, checkNamespaceConsent, checkSpecPolicy } from './policy.js';
 import { groupByNode, labelSelectorString, resolvePodTarget, type ResolvedPodTarget } from './targets.js';
 import { validateSpec } from './validate.js';
-import { desiredNodeJob } from './node-job.js';
+import { agentChannelKey, desiredNodeJob } from './node-job.js';
 import { FINALIZER, LABELS, nodeJobName, preflightJobName, resultConfigMapName } from './names.js';
 import { debuginfoForRun, isSystemtapRun, type NodeJobExtras, type RunDebuginfo } from './debuginfo-for-run.js';
 import { observeNodeJob, latestMessages, type NodeJobVerdict } from './job-status.js';
@@ -319,17 +320,20 @@ export class TraceJobReconciler {
           continue;
         }
         const podName = pod?.metadata?.name;
-        const preflight = podName ? latestMessages(decodeLog(await port.readPodLog(podName, 'agent').catch(() => ''))).preflight : undefined;
+        const read = podName ? await this.readAgentLog(job, podName) : undefined;
+        const preflight = read ? latestMessages(read.messages).preflight : undefined;
         await port.deleteJob(jobName);
         if (verdict.state !== 'succeeded' || !preflight) {
-          const why = verdict.state === 'succeeded' ? 'it printed no report' : verdict.message;
+          const why = verdict.state !== 'succeeded' ? verdict.message : read?.error !== undefined ? `its log cannot be read: ${read.error}` : 'it printed no report';
           // A missing image or unschedulable node keeps its own reason: the fix is the same as for a trace.
           const reason = verdict.state === 'stuck' ? verdict.reason : 'PreflightFailed';
           return { fail: { reason, message: `cannot refresh the capability report of node ${node}: ${why}` } };
         }
+        // Only a report that passes the shared schema is stored and planned from.
         const cm = capabilityConfigMap(preflight.caps, node, nowDate, config.namespace);
-        await port.applyConfigMap(cm);
-        report = reportFromConfigMap(cm);
+        if (!cm.ok) return { fail: { reason: 'PreflightFailed', message: `cannot refresh the capability report of node ${node}: ${cm.error}` } };
+        await port.applyConfigMap(cm.configMap);
+        report = cm.report;
         plan = debuginfoForRun({ backend, probeType, report, now: nowDate, config });
       }
       byNode.set(node, plan);
@@ -386,15 +390,29 @@ export class TraceJobReconciler {
       // While a single-node trace runs after attach, the log holds nothing new
       // the operator needs until the end: skip re-reading it on every poll.
       const nothingNew = verdict.state === 'running' && refs.length === 1 && Boolean(tj.status?.timing?.attached) && !stopping;
+      let logCut = false;
+      let logError: string | undefined;
       if (podName && verdict.state !== 'pending' && verdict.state !== 'stuck' && !nothingNew) {
-        messages = decodeLog(await port.readPodLog(podName, 'agent').catch(() => ''));
+        ({ messages, cut: logCut, error: logError } = await this.readAgentLog(job, podName));
       }
       const latest = latestMessages(messages);
-      // Node capability report (issue 6): the agent's preflight → ConfigMap tracejob-node-<node>, once per node job.
+      // Node capability report: the agent's preflight → ConfigMap tracejob-node-<node>, once per node job.
       if (latest.preflight && shouldWriteReport(ref.name)) {
-        await port.applyConfigMap(capabilityConfigMap(latest.preflight.caps, ref.node, nowDate, config.namespace)).catch((e: unknown) => {
-          this.deps.log.warn({ node: ref.node, err: (e as Error).message }, 'Cannot write the node capability report');
-        });
+        const cm = capabilityConfigMap(latest.preflight.caps, ref.node, nowDate, config.namespace);
+        if (!cm.ok) this.deps.log.warn({ node: ref.node, err: cm.error }, 'Not writing an invalid node capability report');
+        else {
+          await port.applyConfigMap(cm.configMap).catch((e: unknown) => {
+            this.deps.log.warn({ node: ref.node, err: (e as Error).message }, 'Cannot write the node capability report');
+          });
+        }
+      }
+      if (verdict.state === 'succeeded' && !latest.result) {
+        // The agent always prints a result when it exits 0: say why none was taken rather than succeed empty.
+        firstFailure ??= logCut
+          ? { reason: 'AgentLogTooLarge', message: `the log of node job ${ref.name} on ${ref.node} is longer than ${AGENT_LOG_LIMIT_BYTES} bytes; it was read up to that limit and holds no complete result` }
+          : logError !== undefined
+            ? { reason: 'AgentLogUnavailable', message: `cannot read the log of node job ${ref.name} on ${ref.node}: ${logError}` }
+            : { reason: 'NoResult', message: `node job ${ref.name} on ${ref.node} finished but its log holds no result record signed for this run` };
       }
       attached ??= latest.attached;
       if (latest.resolved) resolved = [...resolved, ...latest.resolved.targets];
@@ -445,6 +463,7 @@ export class TraceJobReconciler {
     const spec = validateSpec(tj.spec);
     const cmName = spec.ok ? spec.spec.output.configMapName : undefined;
     const withDocs = results.filter((r) => r.document);
+    let resultCuts: string[] = [];
     if (withDocs.length > 0) {
       const built = buildResultConfigMap(tj, withDocs, cmName);
       const write = await port.writeResultConfigMap(built.configMap, (existing) => resultConfigMapConflict(existing, tj));
@@ -456,7 +475,8 @@ export class TraceJobReconciler {
       this.deps.observe?.resultWritten?.(bytes, built.truncated.length, built.unparseable);
       status.resultRef = { configMap: built.configMap.metadata?.name ?? '', keys: Object.keys(built.configMap.data ?? {}) };
       status.summary = built.summary;
-      if (built.truncated.length > 0) status.message = `result truncated to fit a ConfigMap: ${built.truncated.join(', ')}`;
+      resultCuts = built.truncated;
+      if (built.truncated.length > 0) status.message = `result truncated: ${built.truncated.join('; ')}`;
     }
     for (const ref of refs) await port.deleteJob(ref.name).catch(() => undefined);
 
@@ -466,7 +486,8 @@ export class TraceJobReconciler {
     }
     const partial = withDocs.some((r) => r.document?.['partial'] === true);
     const headline = String(status.summary?.headline ?? '');
-    status = this.terminal(status, 'Succeeded', partial ? 'CompletedPartial' : 'Completed', partial ? `trace finished early (target exited); partial results: ${headline}` : headline, generation, now);
+    const cutNote = resultCuts.length > 0 ? ` (result truncated: ${resultCuts.join('; ')})`.slice(0, 1024) : '';
+    status = this.terminal(status, 'Succeeded', partial ? 'CompletedPartial' : 'Completed', (partial ? `trace finished early (target exited); partial results: ${headline}` : headline) + cutNote, generation, now);
     await port.replaceStatus(tj, status);
     await port.event(tj, 'Normal', 'Succeeded', `Trace finished: ${headline}`);
     this.deps.log.info({ headline }, 'Completed TraceJob');
@@ -488,6 +509,29 @@ export class TraceJobReconciler {
     const ns = await port.getNamespace(targetNs);
     const consent = checkNamespaceConsent(tj.metadata.namespace, targetNs, ns?.metadata?.annotations, config.policy.consentAnnotation);
     return consent.allowed ? undefined : { reason: 'ConsentWithdrawn', message: consent.message };
+  }
+
+  /**
+   * The agent's signed messages from a node job pod's log, read up to a byte limit and
+   * decoded line by line. Only records carrying the MAC of this Job's channel key count;
+   * lines that look like records but are not signed by it are counted in the log.
+   */
+  private async readAgentLog(job: V1Job | undefined, podName: string): Promise<{ messages: AgentMessage[]; cut: boolean; error?: string }> {
+    const decoder = new AgentLogDecoder(agentChannelKey(job));
+    let cut = false;
+    let error: string | undefined;
+    try {
+      ({ cut } = await this.deps.port.streamPodLog(podName, 'agent', AGENT_LOG_LIMIT_BYTES, (line) => decoder.push(line)));
+    } catch (e) {
+      error = (e as Error).message;
+      this.deps.log.debug({ pod: podName, err: error }, 'Cannot read the agent log');
+    }
+    const { unsigned, badMac, invalid } = decoder.counts;
+    if (unsigned + badMac + invalid > 0) {
+      this.deps.log.warn({ pod: podName, unsigned, badMac, invalid }, 'Ignored agent log lines that look like records but are not valid records of this run');
+    }
+    if (cut) this.deps.log.warn({ pod: podName, limitBytes: AGENT_LOG_LIMIT_BYTES }, 'Agent log longer than the read limit; read up to the limit');
+    return { messages: decoder.messages, cut, ...(error !== undefined ? { error } : {}) };
   }
 
   // ---- finished -------------------------------------------------------------

@@ -59,8 +59,8 @@ export class MemoryPort implements TraceJobPort {
   async stopJob(jobName: string) {
     this.stopped.push(jobName);
   }
-  async readPodLog() {
-    return '';
+  async streamPodLog() {
+    return { bytes: 0, cut: false };
   }
   async getOperatorConfigMap() {
     return undefined;

@@ -3,6 +3,7 @@ import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  Log,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
@@ -16,6 +17,11 @@ import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
 import { JobNameConflict, type TraceJobPort } from '../controller/port.js';
 import { LABELS, isJobOfRun } from '../controller/names.js';
 import { parseApiError, wrapApi } from './errors.js';
+import { LineSplitter } from './lines.js';
+import { Writable } from 'node:stream';
+
+/** How long one pod log read may take (a few MiB from the kubelet). */
+const LOG_READ_TIMEOUT_MS = 60_000;
 
 const CR = { group: GROUP, version: VERSION, plural: PLURAL };
 const FIELD_MANAGER = 'tracejob-operator';
@@ -56,6 +62,7 @@ export class ApiTraceJobPort implements TraceJobPort {
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
   private readonly custom: CustomObjectsApi;
+  private readonly log: Log;
 
   constructor(
     kc: KubeConfig,
@@ -67,6 +74,7 @@ export class ApiTraceJobPort implements TraceJobPort {
     this.core = kc.makeApiClient(CoreV1Api);
     this.batch = kc.makeApiClient(BatchV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.log = new Log(kc);
   }
 
   async getTraceJob(namespace: string, name: string): Promise<TraceJob | undefined> {
@@ -161,9 +169,40 @@ export class ApiTraceJobPort implements TraceJobPort {
     await ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.operatorNamespace, name, propagationPolicy: 'Foreground' }));
   }
 
-  async readPodLog(podName: string, container: string): Promise<string> {
+  async streamPodLog(podName: string, container: string, limitBytes: number, onLine: (line: string) => void): Promise<{ bytes: number; cut: boolean }> {
     this.count('get', 'pods/log');
-    return wrapApi(this.core.readNamespacedPodLog({ namespace: this.operatorNamespace, name: podName, container }));
+    const lines = new LineSplitter(onLine);
+    let controller: AbortController | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk);
+        done();
+      },
+    });
+    // The log API pipes into `sink` but reports neither a hung request nor a broken stream: bounded wait.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller?.abort();
+        reject(new Error(`reading the log of pod ${podName} did not finish in ${LOG_READ_TIMEOUT_MS / 1000}s`));
+      }, LOG_READ_TIMEOUT_MS);
+    });
+    const finished = new Promise<void>((resolve, reject) => {
+      sink.on('finish', resolve);
+      sink.on('error', reject);
+    });
+    // Whichever loses the race must not become an unhandled rejection (that would end the process).
+    timeout.catch(() => undefined);
+    finished.catch(() => undefined);
+    try {
+      controller = await Promise.race([wrapApi(this.log.log(this.operatorNamespace, podName, container, sink, { limitBytes })), timeout]);
+      await Promise.race([finished, timeout]);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    const cut = lines.bytes >= limitBytes;
+    lines.end(!cut);
+    return { bytes: lines.bytes, cut };
   }
 
   async getOperatorConfigMap(name: string): Promise<V1ConfigMap | undefined> {

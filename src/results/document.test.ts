@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
+  AGENT_CUT_NOTE,
+  boundDocument,
   buildResultDocument,
   fitConfigMap,
   headline,
@@ -370,4 +372,43 @@ test('fit: a big report.txt is cut before the last 100 events go', () => {
   assert.deepEqual(truncated[0], 'result.json: events cut from 300 to 100');
   assert.ok(files['report.txt']?.endsWith('\n... (report truncated to fit the ConfigMap)\n'));
   assert.ok(size(files) <= 30_000);
+});
+
+// A tenant's worst case: 100 000 opens of unique 200-character paths, maxEvents 100 000.
+function hugeDocument(): ResultDocument {
+  const path = (i: number) => `/tmp/${String(i).padStart(8, '0')}-${'x'.repeat(186)}`;
+  return parseResultDocument({
+    probe: 'fileOpens',
+    tracer: { name: 'bpftrace', version: '0.17.0' },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:10.000Z',
+    durationSeconds: 10,
+    counters: { opens: 100000, failed: 100000 },
+    tables: [{ name: 'opens by path', columns: ['path', 'opens'], rows: Array.from({ length: 1000 }, (_, i) => [path(i), 1]), totalRows: 4096, truncated: true }],
+    events: Array.from({ length: 100000 }, (_, i) => ({ kind: 'open', pid: 4242, ret: -2, comm: 'node', path: path(i) })),
+  });
+}
+
+test('boundDocument: a document over the limit is cut to it, and says what it cut', () => {
+  const doc = hugeDocument();
+  const before = Buffer.byteLength(JSON.stringify(doc));
+  assert.ok(before > 20 * 1024 * 1024, `fixture is ${before} bytes`);
+  const limit = 2 * 1024 * 1024 - 512;
+  const { document, cuts } = boundDocument(doc, limit);
+  const after = Buffer.byteLength(JSON.stringify(document));
+  assert.ok(after <= limit, `${after} > ${limit}`);
+  assert.ok(after > limit / 2, 'cuts only as much as needed');
+  assert.match(cuts[0] ?? '', /^events cut from 100000 to \d+$/);
+  const note = document.notes.find((n) => n.startsWith(AGENT_CUT_NOTE));
+  assert.match(note ?? '', /^cut to fit the agent's output limit \(2 MiB\): events cut from 100000 to \d+/);
+  assert.equal(document.eventsDropped, 100000 - document.events.length);
+  assert.deepEqual(document.counters, { opens: 100000, failed: 100000 }, 'counters are never cut');
+  assert.equal(document.tables[0]?.rows.length, 1000, 'the events go first');
+});
+
+test('boundDocument: a document that fits is returned as is', () => {
+  const doc = parseResultDocument({ probe: 'execs', tracer: { name: 'bpftrace', version: '0.17.0' }, startedAt: 'a', finishedAt: 'b', durationSeconds: 1, events: [{ comm: 'sh' }] });
+  const r = boundDocument(doc, 10_000);
+  assert.equal(r.document, doc);
+  assert.deepEqual(r.cuts, []);
 });

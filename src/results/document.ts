@@ -581,7 +581,8 @@ export const FIT_FLOORS = { events: 100, tableRows: 20, foldedStacks: 200, repor
  * `truncated` (in order) and noted in result.json's `notes`. The result never
  * exceeds the limit; with an absurdly small one it is empty.
  */
-export function fitConfigMap(input: Record<string, string>, limitBytes = DEFAULT_CONFIGMAP_LIMIT): FitResult {
+export function fitConfigMap(input: Record<string, string>, limitBytes = DEFAULT_CONFIGMAP_LIMIT, options: { note?: string } = {}): FitResult {
+  const noteText = options.note ?? 'truncated to fit the ConfigMap';
   const files: Record<string, string> = { ...input };
   if (filesSize(files) <= limitBytes) return { files, truncated: [] };
 
@@ -746,10 +747,10 @@ export function fitConfigMap(input: Record<string, string>, limitBytes = DEFAULT
   // Notes in the document, then the hard guarantee.
   if (doc && truncated.length > 0) {
     const notes = Array.isArray(doc['notes']) ? (doc['notes'] as unknown[]) : [];
-    doc['notes'] = [...notes, `truncated to fit the ConfigMap: ${truncated.join('; ')}`];
+    doc['notes'] = [...notes, `${noteText}: ${truncated.join('; ')}`];
     writeDoc();
     if (filesSize(files) > limitBytes) {
-      doc['notes'] = [...notes, 'truncated to fit the ConfigMap'];
+      doc['notes'] = [...notes, noteText];
       writeDoc();
     }
   }
@@ -758,4 +759,32 @@ export function fitConfigMap(input: Record<string, string>, limitBytes = DEFAULT
     truncated.push('all files dropped: the limit is too small');
   }
   return { files, truncated };
+}
+
+// ---------------------------------------------------------------------------
+// Bounding the agent's result record
+
+/** Start of the note the agent adds when it cut its document to its output limit. */
+export const AGENT_CUT_NOTE = "cut to fit the agent's output limit";
+
+/**
+ * The document cut (by the same steps as {@link fitConfigMap}) until its JSON is at
+ * most `limitBytes`, with what was cut in `cuts` and in a note starting with
+ * {@link AGENT_CUT_NOTE}. A document that fits is returned as is.
+ */
+export function boundDocument(doc: ResultDocument, limitBytes: number): { document: ResultDocument; cuts: string[] } {
+  const text = JSON.stringify(doc);
+  if (bytes(text) <= limitBytes) return { document: doc, cuts: [] };
+  const limitText = limitBytes >= 1024 * 1024 ? `${Math.round((limitBytes / 1024 / 1024) * 10) / 10} MiB` : `${Math.round(limitBytes / 1024)} KiB`;
+  const fitted = fitConfigMap({ 'result.json': text }, limitBytes, { note: `${AGENT_CUT_NOTE} (${limitText})` });
+  const cuts = fitted.truncated.map((c) => c.replace(/^result\.json: /, ''));
+  const out = fitted.files['result.json'];
+  if (out === undefined) {
+    // Not even the header fits: an empty document that says so.
+    const header = normalizeDocument({ ...doc, notes: [`${AGENT_CUT_NOTE} (${limitText}): everything`], histograms: [], tables: [], events: [], stacks: undefined, raw: undefined });
+    return { document: header, cuts: ['everything'] };
+  }
+  const parsed = normalizeDocument(JSON.parse(out) as unknown);
+  parsed.notes = parsed.notes.map((n) => (n.startsWith(AGENT_CUT_NOTE) ? n.replace(/(: |; )result\.json: /g, '$1') : n));
+  return { document: parsed, cuts };
 }

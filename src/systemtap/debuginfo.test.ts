@@ -111,3 +111,38 @@ describe('debuginfoInitContainer', () => {
     assert.equal(debuginfoInitContainer({ kind: 'host', buildTree: '/b', notes: [] }, '/c'), undefined);
   });
 });
+
+describe('poisoned os-release fields never reach the init container script', () => {
+  const EVIL_CODENAMES = ['bookworm main\ndeb [trusted=yes] http://evil/ x', '$(touch /x)', "noble' ; touch /x ; '", 'noble`id`', 'trixie\r\ndeb http://evil/ y'];
+  it('resolveDebuginfo: an unusable codename, id or version id is DebuginfoUnavailable naming the field', () => {
+    for (const codename of EVIL_CODENAMES) {
+      for (const id of ['debian', 'ubuntu']) {
+        const p = resolveDebuginfo({ osRelease: undefined, os: { id, idLike: [], versionId: '13', codename }, kernelRelease: id === 'ubuntu' ? '6.8.0-45-generic' : '6.12.38+deb13-amd64', host: {} });
+        assert.equal(p.kind, 'unavailable', `${id} ${JSON.stringify(codename)}`);
+        assert.match(p.kind === 'unavailable' ? p.message : '', /VERSION_CODENAME .* is not valid/);
+      }
+    }
+    const badId = resolveDebuginfo({ osRelease: undefined, os: { id: 'fedora', idLike: [], versionId: '39; touch /x' }, kernelRelease: '6.5.6-300.fc39.x86_64', host: {} });
+    assert.match(badId.kind === 'unavailable' ? badId.message : '', /VERSION_ID/);
+  });
+  it('debuginfoInitContainer: a plan carrying such a value is refused, whoever built it', () => {
+    const good = resolveDebuginfo({ osRelease: OS.ubuntu, kernelRelease: '6.8.0-45-generic', host: {} }) as Extract<DebuginfoPlan, { kind: 'packages' }>;
+    assert.ok(debuginfoInitContainer(good, '/c'));
+    for (const codename of EVIL_CODENAMES) {
+      const repos = [`deb http://ddebs.ubuntu.com ${codename} main restricted universe multiverse`];
+      assert.throws(() => debuginfoInitContainer({ ...good, repos }, '/c'), /refusing to build the debuginfo script: invalid repository/, JSON.stringify(codename));
+      assert.throws(() => debuginfoInitContainer({ ...good, image: `docker.io/library/ubuntu:${codename}` }, '/c'), /invalid image/);
+    }
+    assert.throws(() => debuginfoInitContainer({ ...good, release: '6.8.0$(id)' }, '/c'), /invalid kernel release/);
+    assert.throws(() => debuginfoInitContainer({ ...good, packages: [{ purpose: 'headers', candidates: ["linux-headers-x' ; touch /x ; '"] }] }, '/c'), /invalid package name/);
+    assert.throws(() => debuginfoInitContainer({ ...good, buildTreeInCache: 'root/../../etc' }, '/c'), /invalid build tree path/);
+  });
+  it('the apt source lines the plans write pass the point-of-use check', () => {
+    for (const os of [OS.ubuntu, OS.debian13]) {
+      const p = resolveDebuginfo({ osRelease: os, kernelRelease: os === OS.ubuntu ? '6.8.0-45-generic' : '6.12.38+deb13-amd64', host: {} }) as Extract<DebuginfoPlan, { kind: 'packages' }>;
+      assert.ok(p.repos.length > 0);
+      const script = debuginfoInitContainer(p, '/c')?.command?.[5] ?? '';
+      for (const r of p.repos) assert.ok(script.includes(`echo '${r}' >> /etc/apt/sources.list.d/tracejob-debug.list`));
+    }
+  });
+});

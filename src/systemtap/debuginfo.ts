@@ -14,6 +14,7 @@
 // skips the download. src/controller/debuginfo-for-run.ts decides per run whether the
 // node Job gets it.
 import type { V1Container } from '@kubernetes/client-node';
+import { KERNEL_RELEASE, OS_VERSION_ID, OS_WORD } from '../api/node-capabilities.js';
 
 export interface OsRelease {
   /** ID, lower-case ("rhel", "debian", "ubuntu", …). */
@@ -179,10 +180,13 @@ export function resolveDebuginfo(input: DebuginfoInput): DebuginfoPlan {
     const notes = hostVmlinux ? [] : [`debuginfo from debuginfod (${debuginfod}); headers from the host`];
     return { kind: 'host', ...debugSource, buildTree: input.host.buildTree, notes };
   }
-  if (!/^[0-9][0-9A-Za-z._+~-]*$/.test(rel)) return unavailable(`kernel release ${JSON.stringify(rel)} is not a valid release string`);
+  if (!isKernelRelease(rel)) return unavailable(`kernel release ${JSON.stringify(rel)} is not a valid release string`);
   const missing = [!haveDebug ? 'debuginfo' : undefined, input.host.buildTree === undefined ? 'headers' : undefined].filter(Boolean).join(' and ');
   const os = input.os ?? (input.osRelease !== undefined ? parseOsRelease(input.osRelease) : undefined);
   if (os === undefined) return unavailable(`no /etc/os-release on the node: cannot pick packages for kernel ${rel} (missing ${missing})`);
+  // These words become image tags and package source lines: checked here too, whatever the caller validated.
+  const badOs = osReleaseProblem(os);
+  if (badOs) return unavailable(`cannot pick packages for kernel ${rel}: ${badOs}`);
   const family = distroFamily(os);
   const osName = os.prettyName ?? `${os.id} ${os.versionId ?? ''}`.trim();
   if (!family) {
@@ -292,6 +296,47 @@ export interface InitContainerOptions {
 
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** A kernel release usable in package names and paths (starts with a digit). */
+function isKernelRelease(rel: string): boolean {
+  return KERNEL_RELEASE.test(rel) && /^[0-9]/.test(rel);
+}
+
+/** Why os-release fields cannot be used to pick images and repositories (undefined when they can). */
+function osReleaseProblem(os: Pick<OsRelease, 'id' | 'idLike' | 'versionId' | 'codename'>): string | undefined {
+  const bad: string[] = [];
+  if (!OS_WORD.test(os.id)) bad.push(`ID ${JSON.stringify(os.id)}`);
+  for (const w of os.idLike) if (!OS_WORD.test(w)) bad.push(`ID_LIKE word ${JSON.stringify(w)}`);
+  if (os.versionId !== undefined && !OS_VERSION_ID.test(os.versionId)) bad.push(`VERSION_ID ${JSON.stringify(os.versionId)}`);
+  if (os.codename !== undefined && !OS_WORD.test(os.codename)) bad.push(`VERSION_CODENAME ${JSON.stringify(os.codename)}`);
+  return bad.length ? `os-release ${bad.join(', ')} is not valid` : undefined;
+}
+
+/** Package names as the plans build them (distro name + kernel release). */
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,200}$/;
+/** `deb http://host/path suite component…`: the only apt source lines the plans write. */
+const APT_SOURCE = /^deb http:\/\/[a-z0-9.-]+(\/[A-Za-z0-9._-]+)* [a-z0-9][a-z0-9._-]{0,60} [a-z][a-z ]{0,80}$/;
+/** dnf/yum `--enablerepo` globs. */
+const REPO_GLOB = /^[A-Za-z0-9*._-]{1,64}$/;
+/** registry/path:tag image references. */
+const IMAGE_REF = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$/;
+
+/**
+ * Checks every plan value that goes into the init container's shell script or image
+ * (defence in depth: the capability report is validated when read, this is the point
+ * of use). Throws with what is wrong.
+ */
+export function assertSafePlan(plan: Extract<DebuginfoPlan, { kind: 'packages' }>): void {
+  const bad: string[] = [];
+  if (!isKernelRelease(plan.release)) bad.push(`kernel release ${JSON.stringify(plan.release)}`);
+  for (const p of plan.packages) for (const c of p.candidates) if (!PACKAGE_NAME.test(c)) bad.push(`package name ${JSON.stringify(c)}`);
+  for (const r of plan.repos) if (!(plan.manager === 'apt' ? APT_SOURCE : REPO_GLOB).test(r)) bad.push(`repository ${JSON.stringify(r)}`);
+  if (!IMAGE_REF.test(plan.image)) bad.push(`image ${JSON.stringify(plan.image)}`);
+  if (plan.buildTreeInCache !== undefined && (!/^[A-Za-z0-9._+~/-]+$/.test(plan.buildTreeInCache) || plan.buildTreeInCache.split('/').includes('..'))) {
+    bad.push(`build tree path ${JSON.stringify(plan.buildTreeInCache)}`);
+  }
+  if (bad.length) throw new Error(`refusing to build the debuginfo script: invalid ${bad.join(', ')}`);
+}
+
 /**
  * An init container that fetches and unpacks the plan's packages into
  * `<cacheHostPath>/<release>/root` (mounted at /cache) unless `.complete` is there
@@ -301,12 +346,13 @@ const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 export function debuginfoInitContainer(plan: DebuginfoPlan, cacheHostPath: string = DEBUGINFO_CACHE_DIR, opts: InitContainerOptions = {}): V1Container | undefined {
   if (plan.kind !== 'packages' || plan.packages.length === 0) return undefined;
   const timeout = Math.max(30, Math.min(3600, Math.floor(opts.timeoutSeconds ?? 600)));
+  assertSafePlan(plan);
   const rel = plan.release;
-  if (!/^[0-9][0-9A-Za-z._+~-]*$/.test(rel)) throw new Error(`invalid kernel release ${JSON.stringify(rel)}`);
   const dir = `/cache/${rel}`;
   const fetchOne = (p: PackageNeed): string => {
     const tries = p.candidates.map((c) => (plan.manager === 'apt' ? `apt-get download ${shq(c)}` : `${plan.manager} download ${plan.repos.map((r) => `--enablerepo=${shq(r)}`).join(' ')} --destdir . ${shq(c)}`));
-    return `( ${tries.join(' || ')} ) || { echo "DebuginfoUnavailable: none of ${p.candidates.join(', ')} is available" >&2; echo "DebuginfoUnavailable: none of ${p.candidates.join(', ')} is available" > /dev/termination-log; exit ${DEBUGINFO_UNAVAILABLE_EXIT}; }`;
+    const why = shq(`DebuginfoUnavailable: none of ${p.candidates.join(', ')} is available`);
+    return `( ${tries.join(' || ')} ) || { echo ${why} >&2; echo ${why} > /dev/termination-log; exit ${DEBUGINFO_UNAVAILABLE_EXIT}; }`;
   };
   const setup =
     plan.manager === 'apt'
