@@ -8,7 +8,7 @@ import { checkNamespaceConsent, checkSpecPolicy } from './policy.js';
 import { TraceJobSpec } from '../api/tracejob.js';
 import { groupByNode, labelSelectorString, resolvePodTarget } from './targets.js';
 import { observeNodeJob } from './job-status.js';
-import { setCondition } from './conditions.js';
+import { setCondition, statusMessage } from './conditions.js';
 
 const config = OperatorConfig.parse({});
 const tjRef = { namespace: 'shop', name: 'checkout-retrans', uid: '0f3c2a9e-1111-2222-3333-444455556666', generation: 2 };
@@ -158,4 +158,10 @@ test('conditions keep lastTransitionTime unless status flips', () => {
   c = setCondition(c, { type: 'Attached', status: 'True', reason: 'Attached' }, 't3');
   assert.equal(c.length, 1);
   assert.equal(c[0]?.lastTransitionTime, 't3');
+});
+
+test('condition messages quoting tracer output are escaped; their line breaks stay', () => {
+  const c = setCondition([], { type: 'Failed', status: 'True', reason: 'CompileError', message: 'stdin:1: ERROR: unknown \x1b]0;pwned\x07\x1b[2J\u202E\n   ^~~~' }, 't1');
+  assert.equal(c[0]?.message, 'stdin:1: ERROR: unknown \\x1b]0;pwned\\x07\\x1b[2J\\u202e\n   ^~~~');
+  assert.equal(statusMessage('a\rb\x9bc'), 'a\\rb\\x9bc');
 });

@@ -16,6 +16,7 @@ import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
 import type { TraceJobPort } from '../controller/port.js';
 import { LABELS } from '../controller/names.js';
 import { parseApiError, wrapApi } from './errors.js';
+import { printable } from '../results/safe-text.js';
 
 const CR = { group: GROUP, version: VERSION, plural: PLURAL };
 const FIELD_MANAGER = 'tracejob-operator';
@@ -185,7 +186,8 @@ export class ApiTraceJobPort implements TraceJobPort {
           involvedObject: { apiVersion: tj.apiVersion, kind: tj.kind, name: tj.metadata.name, namespace: tj.metadata.namespace, uid: tj.metadata.uid, resourceVersion: tj.metadata.resourceVersion },
           type,
           reason,
-          message: message.slice(0, 1024),
+          // One line, escaped: `kubectl get events` shows it in a column, and it may quote tracer output.
+          message: printable(message).slice(0, 1024),
           source: { component: this.reporter },
           reportingComponent: this.reporter,
           reportingInstance: this.reporter,
