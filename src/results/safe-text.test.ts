@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { printable, printableText } from './safe-text.js';
+import { printable, printableJson, printableText } from './safe-text.js';
 
 /** A file name a hostile workload opens: OSC retitles the terminal, CSI clears it. */
 const HOSTILE_NAME = '\x1b]0;pwned\x07\x1b[2J evil';
@@ -40,4 +40,12 @@ test('escaping is idempotent and leaves only printable characters', () => {
   assert.equal(printableText(printableText(all)), printableText(all));
   assert.doesNotMatch(once, /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u);
   assert.doesNotMatch(printableText(all), /(?![\n\t])[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u);
+});
+
+test('printableJson: the same data read back, nothing a terminal acts on left raw', () => {
+  const value = { [`k${HOSTILE_NAME}`]: [`a\u009b\u202E\u2028\x7f\u{E0041}b`, 'plain'], n: 1 };
+  const json = printableJson(JSON.stringify(value, null, 2));
+  assert.deepEqual(JSON.parse(json), value);
+  assert.doesNotMatch(json, /(?![\n])[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u);
+  assert.ok(json.includes('\\u202e') && json.includes('\\udb40\\udc41'), json);
 });

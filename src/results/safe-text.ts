@@ -46,3 +46,36 @@ export function printableText(s: string): string {
   return s.replace(UNSAFE_IN_TEXT, escapeChar);
 }
 
+
+/** True when {@link printable} would change `s`. */
+export function needsEscape(s: string): boolean {
+  return /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.test(s);
+}
+
+const utf16Escape = (c: string): string => {
+  let out = '';
+  for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+};
+
+/**
+ * `JSON.stringify` text made safe for a terminal without changing its data:
+ * stringify escapes C0 inside strings but leaves DEL, C1, bidi and other format
+ * characters raw; they become `\uXXXX` escapes (a surrogate pair above U+FFFF),
+ * which JSON reads back as the same characters. Structural newlines stay.
+ */
+export function printableJson(json: string): string {
+  return json.replace(UNSAFE_IN_TEXT, utf16Escape);
+}
+
+/**
+ * YAML text whose scalars holding such characters are double-quoted (the caller
+ * makes them so): the characters the emitter left raw become `\uXXXX` or
+ * `\UXXXXXXXX`, escapes a double-quoted YAML scalar reads back unchanged.
+ */
+export function printableYamlText(yaml: string): string {
+  return yaml.replace(UNSAFE_IN_TEXT, (c) => {
+    const cp = c.codePointAt(0) as number;
+    return cp > 0xffff ? `\\U${cp.toString(16).padStart(8, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
+}
