@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 const CACHE = process.env.TRACEJOB_CACHE ?? '/var/cache/tracejob';
 export const KUBECONFIG = process.env.KUBECONFIG ?? '/var/lib/tracejob-cluster/kubeconfig';
 
-function kubectlPath(): string {
+export function kubectlPath(): string {
   const cached = `${CACHE}/kubernetes-v1.34.4/bin/kubectl`;
   return existsSync(cached) ? cached : 'kubectl';
 }
