@@ -144,6 +144,12 @@ describe('authorisation: custom programs, node targets and guru mode need their 
     // The operator's own writes (finalizer patch, status) pass: the run finishes.
     const tj = await waitForPhase(NS, 'bob-execs', ['Succeeded', 'Failed']);
     assert.equal(tj.status?.phase, 'Succeeded', tj.status?.message);
+    // Events are best effort in the operator (a refused one is silent): they must be there.
+    const reasons = await waitForAsync('the operator events of bob-execs', 20_000, () => {
+      const r = k(['-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=bob-execs', '-o', 'jsonpath={.items[*].reason}']).split(' ');
+      return r.includes('Succeeded') ? r : undefined;
+    });
+    assert.ok(reasons.includes('Accepted'), reasons.join(' '));
   });
 
   test('alice (edit + tier roles): her custom program and node target are admitted and run', async () => {
