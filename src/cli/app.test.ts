@@ -61,8 +61,9 @@ class FakeClient implements TraceJobClient {
     if (this.pods instanceof Error) throw this.pods;
     return this.pods;
   }
+  podLogText: string | undefined;
   async podLog(_ns: string, name: string): Promise<string> {
-    return `log of ${name}`;
+    return this.podLogText ?? `log of ${name}`;
   }
   nodeReportTexts: string[] = [];
   async nodeReports(): Promise<string[]> {
@@ -309,6 +310,73 @@ describe('kubectl-tracejob commands', () => {
     await h.client.create({ metadata: { name: 'x', namespace: 'default' }, spec: {} });
     assert.equal(await runCli(['get', 'x'], h.io), EXIT.api);
     assert.match(h.out.stderr, /cannot reach the API server \(ECONNREFUSED\): fetch failed/);
+  });
+});
+
+describe('workload-chosen text reaches the terminal escaped', () => {
+  // A file name a hostile workload opens: OSC retitles the terminal, CSI clears the screen.
+  const EVIL = '\x1b]0;pwned\x07\x1b[2J evil';
+  const SHOWN = '\\x1b]0;pwned\\x07\\x1b[2J evil';
+  /** Anything a terminal or a bidi renderer acts on, except LF. */
+  const ACTIVE = /(?![\n])[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+  const hostileDoc = { ...DOC, probe: 'fileOpens', tables: [{ name: 'opens', columns: ['path', 'count'], rows: [[EVIL, 3]] }], events: [{ path: `${EVIL}\u202Etxt.exe` }] };
+
+  async function finished(status: TraceJobStatus) {
+    const h = harness();
+    await runCli(['run', 'tj1', '--pod', 'web', '--probe', 'fileOpens'], h.io);
+    h.client.script = [{ at: 0, status }];
+    h.out.stdout = '';
+    h.out.stderr = '';
+    return h;
+  }
+
+  test('report: report.txt as stored (even unescaped), and rendered from result.json', async () => {
+    const h = await finished({ ...succeeded(), summary: { headline: `3 opens, top: ${EVIL}(3)` } });
+    // A raw report.txt: written by an older operator, or by anyone who may edit ConfigMaps there.
+    h.client.configMaps.set('default/tj1-result', { 'report.txt': `opens\n${EVIL}  3\n`, 'result.json': JSON.stringify(hostileDoc) });
+    assert.equal(await runCli(['report', 'tj1'], h.io), EXIT.ok);
+    assert.doesNotMatch(h.out.stdout, ACTIVE);
+    assert.equal(h.out.stdout, `opens\n${SHOWN}  3\n`);
+    h.out.stdout = '';
+    h.client.configMaps.set('default/tj1-result', { 'result.json': JSON.stringify(hostileDoc) });
+    assert.equal(await runCli(['report', 'tj1'], h.io), EXIT.ok);
+    assert.doesNotMatch(h.out.stdout, ACTIVE);
+    assert.ok(h.out.stdout.includes(SHOWN), h.out.stdout);
+  });
+
+  test('report -o json / -o yaml: the same data, every such character escaped', async () => {
+    const h = await finished(succeeded());
+    h.client.configMaps.set('default/tj1-result', { 'result.json': JSON.stringify(hostileDoc) });
+    assert.equal(await runCli(['report', 'tj1', '-o', 'json'], h.io), EXIT.ok);
+    assert.doesNotMatch(h.out.stdout, ACTIVE);
+    assert.deepEqual(JSON.parse(h.out.stdout), hostileDoc);
+    h.out.stdout = '';
+    assert.equal(await runCli(['report', 'tj1', '-o', 'yaml'], h.io), EXIT.ok);
+    assert.doesNotMatch(h.out.stdout, ACTIVE);
+    const { parse } = await import('yaml');
+    assert.deepEqual(parse(h.out.stdout), hostileDoc);
+  });
+
+  test('get, describe, logs and a failure: headline, messages, events and the agent log escaped', async () => {
+    const h = await finished({ ...succeeded(), summary: { headline: `3 opens, top: ${EVIL}(3)` } });
+    assert.equal(await runCli(['get', 'tj1', '-o', 'wide'], h.io), EXIT.ok);
+    assert.doesNotMatch(h.out.stdout, ACTIVE);
+    assert.ok(h.out.stdout.includes('\\x1b]0;pwned'), h.out.stdout);
+    h.out.stdout = '';
+    h.client.events_ = [{ type: 'Warning', reason: 'TracerFailed', message: `open ${EVIL}\nforged line`, last: iso(0) }];
+    assert.equal(await runCli(['describe', 'tj1'], h.io), EXIT.ok);
+    assert.doesNotMatch(h.out.stdout, ACTIVE);
+    assert.match(h.out.stdout, /^Summary: +3 opens, top: \\x1b\]0;pwned/m);
+    h.out.stdout = '';
+    h.client.pods = [{ name: 'tj-abc-g1-x', node: 'n1', phase: 'Running' }];
+    h.client.podLogText = `{"tracejob":"attached"}\nprintf: ${EVIL}\n`;
+    assert.equal(await runCli(['logs', 'tj1'], h.io), EXIT.ok);
+    assert.doesNotMatch(h.out.stdout, ACTIVE);
+    assert.ok(h.out.stdout.includes(`\nprintf: ${SHOWN}\n`), h.out.stdout);
+    h.client.script = [{ at: 0, status: { ...failed(), message: `bpftrace: ${EVIL}`, conditions: [cond('Failed', 'True', 'TracerFailed', `bpftrace: ${EVIL}`)] } }];
+    assert.equal(await runCli(['report', 'tj1'], h.io), EXIT.failed);
+    assert.doesNotMatch(h.out.stderr, ACTIVE);
+    assert.ok(h.out.stderr.includes(`TracerFailed: bpftrace: ${SHOWN}`), h.out.stderr);
   });
 });
 

@@ -2,7 +2,6 @@
 // the exit code (see ./errors.ts); all I/O goes through `io` so tests drive it
 // with a fake client and captured output.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { stringify as toYaml } from 'yaml';
 import type { TraceJob } from '../api/tracejob.js';
 import { parseDuration } from '../api/duration.js';
 import { normalizeDocument } from '../results/document.js';
@@ -12,7 +11,8 @@ import { resultConfigMapName } from '../controller/names.js';
 import { NotFoundError, ForbiddenError } from '../k8s/errors.js';
 import type { ConnectOptions, TraceJobClient } from './client.js';
 import { CliError, EXIT, describeError, usageError, type ExitCode } from './errors.js';
-import { describeTraceJob, eventsTable, traceJobTable } from './format.js';
+import { describeTraceJob, eventsTable, jsonOutput, traceJobTable, yamlOutput } from './format.js';
+import { printableText } from '../results/safe-text.js';
 import { probeCatalog, probesTable, type ProbeInfo } from './probes.js';
 import { CAPABILITY_LABEL, nodesText, parseNodeReport, supportMatrix, type NodeReport } from './nodes.js';
 import { buildTraceJob, toManifest } from './spec.js';
@@ -68,7 +68,7 @@ function outputOption(choices: string[], help = 'output format'): Option {
 }
 
 function print(io: CliIO, value: unknown, format: 'json' | 'yaml'): void {
-  io.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value));
+  io.stdout.write(format === 'json' ? jsonOutput(value) : yamlOutput(value));
 }
 
 export function buildProgram(io: CliIO, setExit: (code: ExitCode) => void): Command {
@@ -280,7 +280,7 @@ export function buildProgram(io: CliIO, setExit: (code: ExitCode) => void): Comm
           io.stdout.write(`No node capability reports in ${opNs} yet (the operator writes one per node when a trace runs there).\n`);
           return;
         }
-        io.stdout.write(nodesText(reports, io.now()));
+        io.stdout.write(printableText(nodesText(reports, io.now())));
         return;
       }
       if (o.output === 'json' || o.output === 'yaml') {
@@ -337,10 +337,11 @@ export function buildProgram(io: CliIO, setExit: (code: ExitCode) => void): Comm
       for (const p of pods) {
         io.stdout.write(`\n--- agent pod ${opNs}/${p.name}${p.node ? ` on ${p.node}` : ''}${p.phase ? ` (${p.phase})` : ''} ---\n`);
         try {
-          const log = await c.podLog(opNs, p.name);
+          // The agent echoes tracer and program output: escaped, its lines kept.
+          const log = printableText(await c.podLog(opNs, p.name));
           io.stdout.write(log.endsWith('\n') || log === '' ? log : `${log}\n`);
         } catch (e) {
-          io.stdout.write(`(log unavailable: ${describeError(e).message})\n`);
+          io.stdout.write(printableText(`(log unavailable: ${describeError(e).message})\n`));
         }
       }
     });
@@ -364,7 +365,7 @@ function probeDetail(p: ProbeInfo): string {
 
 function failureText(tj: TraceJob): string {
   const failed = tj.status?.conditions?.find((c) => c.type === 'Failed');
-  return `TraceJob ${tj.metadata.namespace}/${tj.metadata.name} Failed: ${failed?.reason ?? 'Failed'}: ${tj.status?.message ?? failed?.message ?? ''}\n`;
+  return printableText(`TraceJob ${tj.metadata.namespace}/${tj.metadata.name} Failed: ${failed?.reason ?? 'Failed'}: ${tj.status?.message ?? failed?.message ?? ''}\n`);
 }
 
 /** Prints report.txt (or renders it from result.json), or the document as json/yaml; optionally writes the flame graph. */
@@ -382,8 +383,10 @@ async function printResult(io: CliIO, c: TraceJobClient, tj: TraceJob, format: '
     }
   }
   if (format === 'text') {
-    const report = data['report.txt'] ?? (doc !== undefined ? renderReport(normalizeDocument(doc)) : undefined);
-    if (report === undefined) throw new CliError(`result ConfigMap ${cmName} holds neither report.txt nor result.json`, EXIT.api);
+    const stored = data['report.txt'] ?? (doc !== undefined ? renderReport(normalizeDocument(doc)) : undefined);
+    if (stored === undefined) throw new CliError(`result ConfigMap ${cmName} holds neither report.txt nor result.json`, EXIT.api);
+    // Escaped again here: the ConfigMap is the tenant's to write (or an older operator's), not proof of escaping.
+    const report = printableText(stored);
     io.stdout.write(report.endsWith('\n') ? report : `${report}\n`);
   } else {
     if (doc === undefined) throw new CliError(`result ConfigMap ${cmName} holds no readable result.json`, EXIT.api);
@@ -429,11 +432,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (e instanceof NotFoundError) {
-      io.stderr.write(`error: ${e.message}\n`);
+      io.stderr.write(printableText(`error: ${e.message}\n`));
       return EXIT.api;
     }
     const d = describeError(e);
-    io.stderr.write(`error: ${d.message}\n`);
+    io.stderr.write(printableText(`error: ${d.message}\n`));
     return d.code;
   }
 }

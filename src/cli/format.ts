@@ -1,7 +1,11 @@
 // Pure formatting for the kubectl plugin: the live progress line, kubectl-style
 // column tables, ages and short durations, target descriptions. No I/O, no
 // clocks (callers pass `now`), so everything here is unit-tested.
+// Values from the cluster may hold workload-chosen text (status messages quote
+// tracer output): every cell and value is escaped with `printable()`.
+import { Document, visit } from 'yaml';
 import type { TraceJob, TraceJobSpecInput, TraceJobStatus } from '../api/tracejob.js';
+import { needsEscape, printable, printableJson, printableText, printableYamlText } from '../results/safe-text.js';
 
 /** Conditions a run passes through before its terminal one, in order. */
 export const PROGRESS_STEPS = ['Accepted', 'TargetResolved', 'NodeJobCreated', 'Attached'] as const;
@@ -101,7 +105,7 @@ export function progressLine(tj: Pick<TraceJob, 'metadata' | 'status'>, duration
   const current = statusIsCurrent(tj);
   if (st.phase === 'Failed') {
     const failed = tj.status?.conditions?.find((c) => c.type === 'Failed');
-    return `${head}  ${failed?.reason ?? 'Failed'}: ${tj.status?.message ?? failed?.message ?? ''}`.trimEnd();
+    return printable(`${head}  ${failed?.reason ?? 'Failed'}: ${tj.status?.message ?? failed?.message ?? ''}`.trimEnd());
   }
   if (st.phase === 'Succeeded') {
     const t = tj.status?.timing;
@@ -125,10 +129,10 @@ export function progressKey(tj: Pick<TraceJob, 'metadata' | 'status'>, durationM
   return `${st.phase}|${st.reached.join(',')}|${collecting}`;
 }
 
-/** kubectl-style columns: left-aligned, three spaces apart, no trailing spaces. */
+/** kubectl-style columns: left-aligned, three spaces apart, no trailing spaces; cells on one line, escaped. */
 export function renderColumns(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const n = Math.max(headers.length, ...rows.map((r) => r.length));
-  const all = [headers, ...rows].map((r) => Array.from({ length: n }, (_, i) => (r[i] ?? '').replace(/\s*\n\s*/g, ' ')));
+  const all = [headers, ...rows].map((r) => Array.from({ length: n }, (_, i) => printable((r[i] ?? '').replace(/\s*\n\s*/g, ' '))));
   const widths = Array.from({ length: n }, (_, i) => Math.max(...all.map((r) => (r[i] as string).length)));
   return `${all.map((r) => r.map((c, i) => (i === n - 1 ? c : c.padEnd((widths[i] as number) + 3))).join('').trimEnd()).join('\n')}\n`;
 }
@@ -222,7 +226,7 @@ export function describeTraceJob(tj: TraceJob, events: readonly EventRow[] | und
   const s = tj.status ?? {};
   const out: string[] = [];
   const kv = (k: string, v: string | number | undefined): void => {
-    if (v !== undefined && v !== '') out.push(`${`${k}:`.padEnd(20)}${v}`);
+    if (v !== undefined && v !== '') out.push(`${`${k}:`.padEnd(20)}${printable(String(v))}`);
   };
   kv('Name', tj.metadata.name);
   kv('Namespace', tj.metadata.namespace);
@@ -274,5 +278,21 @@ export function describeTraceJob(tj: TraceJob, events: readonly EventRow[] | und
     out.push('Events:');
     out.push(...eventsTable(events, nowMs).trimEnd().split('\n').map((l) => `  ${l}`));
   }
-  return `${out.join('\n')}\n`;
+  return printableText(`${out.join('\n')}\n`);
+}
+
+/** `-o json` output: the same JSON, with characters a terminal would act on as `\uXXXX` escapes. */
+export function jsonOutput(value: unknown): string {
+  return `${printableJson(JSON.stringify(value, null, 2))}\n`;
+}
+
+/** `-o yaml` output: scalars holding such characters double-quoted, the characters escaped in them. */
+export function yamlOutput(value: unknown): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && needsEscape(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return printableYamlText(doc.toString());
 }

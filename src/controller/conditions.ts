@@ -1,6 +1,7 @@
 // Condition bookkeeping per Kubernetes API conventions: keyed by type,
 // lastTransitionTime changes only when status flips.
 import type { Condition } from '../api/tracejob.js';
+import { printableText } from '../results/safe-text.js';
 
 export const COND = {
   Accepted: 'Accepted',
@@ -17,6 +18,15 @@ export const COND = {
   Failed: 'Failed',
 } as const;
 
+/**
+ * A status or condition message as people read it (`kubectl describe`, the
+ * plugin): it may quote tracer output, so control and bidi characters are
+ * escaped; its line breaks stay (an error excerpt keeps its lines).
+ */
+export function statusMessage(message: string): string {
+  return printableText(message);
+}
+
 export function setCondition(
   conditions: readonly Condition[] | undefined,
   next: Omit<Condition, 'lastTransitionTime'>,
@@ -26,7 +36,7 @@ export function setCondition(
   const i = list.findIndex((c) => c.type === next.type);
   const prev = i >= 0 ? list[i] : undefined;
   const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : now;
-  const merged: Condition = { ...next, lastTransitionTime };
+  const merged: Condition = { ...next, ...(next.message !== undefined ? { message: statusMessage(next.message) } : {}), lastTransitionTime };
   if (i >= 0) list[i] = merged;
   else list.push(merged);
   return list;

@@ -8,7 +8,7 @@ import { checkNamespaceConsent, checkSpecPolicy } from './policy.js';
 import { TraceJobSpec } from '../api/tracejob.js';
 import { groupByNode, labelSelectorString, resolvePodTarget } from './targets.js';
 import { observeNodeJob } from './job-status.js';
-import { setCondition } from './conditions.js';
+import { setCondition, statusMessage } from './conditions.js';
 
 const config = OperatorConfig.parse({});
 const tjRef = { namespace: 'shop', name: 'checkout-retrans', uid: '0f3c2a9e-1111-2222-3333-444455556666', generation: 2 };
@@ -182,4 +182,10 @@ test('node job: a fresh channel key per job in the agent config, read back from 
   assert.doesNotMatch(JSON.stringify(withoutEnv), new RegExp(ka ?? 'none'));
   assert.equal(agentChannelKey(undefined), undefined);
   assert.equal(agentChannelKey({ spec: { template: { spec: { containers: [{ name: 'agent', env: [{ name: 'TRACEJOB_AGENT_CONFIG', value: '{}' }] }] } } } }), undefined);
+});
+
+test('condition messages quoting tracer output are escaped; their line breaks stay', () => {
+  const c = setCondition([], { type: 'Failed', status: 'True', reason: 'CompileError', message: 'stdin:1: ERROR: unknown \x1b]0;pwned\x07\x1b[2J\u202E\n   ^~~~' }, 't1');
+  assert.equal(c[0]?.message, 'stdin:1: ERROR: unknown \\x1b]0;pwned\\x07\\x1b[2J\\u202e\n   ^~~~');
+  assert.equal(statusMessage('a\rb\x9bc'), 'a\\rb\\x9bc');
 });

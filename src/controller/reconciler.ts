@@ -11,7 +11,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import type { AgentConfig, AgentMessage } from '../agent/protocol.js';
 import { AGENT_LOG_LIMIT_BYTES, AgentLogDecoder } from '../agent/protocol.js';
 import type { OperatorConfig } from './config.js';
-import { COND, getCondition, setCondition } from './conditions.js';
+import { COND, getCondition, setCondition, statusMessage } from './conditions.js';
 import { checkHostNamespaces, checkNamespaceConsent, checkSpecPolicy } from './policy.js';
 import { groupByNode, labelSelectorString, resolvePodTarget, type ResolvedPodTarget } from './targets.js';
 import { validateSpec } from './validate.js';
@@ -563,7 +563,7 @@ export class TraceJobReconciler {
     let conditions = status.conditions ?? [];
     conditions = setCondition(conditions, { type: COND.Succeeded, status: phase === 'Succeeded' ? 'True' : 'False', reason, message, observedGeneration: generation }, now);
     if (phase === 'Failed') conditions = setCondition(conditions, { type: COND.Failed, status: 'True', reason, message, observedGeneration: generation }, now);
-    return { ...status, phase, conditions, message, observedGeneration: generation, timing: { ...status.timing, finished: now } };
+    return { ...status, phase, conditions, message: statusMessage(message), observedGeneration: generation, timing: { ...status.timing, finished: now } };
   }
 
   private async fail(tj: TraceJob, base: TraceJobStatus, reason: string, message: string, generation: number): Promise<ReconcileResult> {

@@ -36,6 +36,9 @@ function toLease(name: string, namespace: string, r: LeaseRecord): V1Lease {
   };
 }
 
+/** The operator's leader-election Lease; the chart's Role may read and renew only this name. */
+export const OPERATOR_LEASE = 'tracejob-operator';
+
 /** LeaseClient for the Lease `namespace/name`. */
 export function leaseClient(api: CoordinationV1Api, namespace: string, name: string): LeaseClient {
   return {

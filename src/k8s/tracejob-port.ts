@@ -17,6 +17,7 @@ import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
 import { JobNameConflict, type TraceJobPort } from '../controller/port.js';
 import { LABELS, isJobOfRun } from '../controller/names.js';
 import { parseApiError, wrapApi } from './errors.js';
+import { printable } from '../results/safe-text.js';
 import { LineSplitter } from './lines.js';
 import { Writable } from 'node:stream';
 
@@ -260,7 +261,8 @@ export class ApiTraceJobPort implements TraceJobPort {
           involvedObject: { apiVersion: tj.apiVersion, kind: tj.kind, name: tj.metadata.name, namespace: tj.metadata.namespace, uid: tj.metadata.uid, resourceVersion: tj.metadata.resourceVersion },
           type,
           reason,
-          message: message.slice(0, 1024),
+          // One line, escaped: `kubectl get events` shows it in a column, and it may quote tracer output.
+          message: printable(message).slice(0, 1024),
           source: { component: this.reporter },
           reportingComponent: this.reporter,
           reportingInstance: this.reporter,

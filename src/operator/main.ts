@@ -9,7 +9,7 @@ import type { TraceJob } from '../api/tracejob.js';
 import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
 import { loadKubeConfig } from '../k8s/client.js';
 import { ApiListWatcher } from '../k8s/listwatch.js';
-import { leaseClient } from '../k8s/lease.js';
+import { leaseClient, OPERATOR_LEASE } from '../k8s/lease.js';
 import { ApiTraceJobPort } from '../k8s/tracejob-port.js';
 import { Controller } from '../runtime/controller.js';
 import { Informer } from '../runtime/informer.js';
@@ -111,7 +111,7 @@ const manager = new Manager({
   logger: log,
   metrics,
   health: { port: Number(process.env['TRACEJOB_HEALTH_PORT'] ?? 8081) },
-  leaderElection: leaderElection ? { client: leaseClient(kc.makeApiClient(CoordinationV1Api), config.namespace, 'tracejob-operator'), ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}) } : false,
+  leaderElection: leaderElection ? { client: leaseClient(kc.makeApiClient(CoordinationV1Api), config.namespace, OPERATOR_LEASE), ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}) } : false,
   handleSignals: true,
 });
 manager.addController(controller);

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { ParsedTrace, StackEntry, TracerMessage } from './types.js';
 import { formatValue, guessUnit, summarize, type Unit } from './histogram.js';
 import { topN } from './topn.js';
+import { printable } from './safe-text.js';
 import { foldStacks, formatFolded, renderFlameGraph, shrinkFlameGraph, totalSamples, type FlameGraphOptions, parseFolded } from './flamegraph.js';
 
 export const RESULT_API_VERSION = 'tracejob.dev/result/v1';
@@ -454,10 +455,11 @@ function tableValueIndex(t: DocTable): number {
  * A one-liner (≤ 60 chars) for status.summary: the probe's own headline when it
  * set one; else from the first non-empty histogram (`n=1203 p99=3.2ms`), the
  * first table (`42 execs, top: curl(30)`), the events, or the counters.
+ * Escaped with `printable()`: `kubectl get` shows it as the Result column.
  */
 export function headline(input: ResultDocument | ResultDocumentInput): string {
   const doc = normalizeDocument(input);
-  if (doc.headline) return clip(doc.headline);
+  if (doc.headline) return clip(printable(doc.headline));
   let line: string | undefined;
   const h = (doc.histograms ?? []).find((x) => x.count > 0);
   if (h) {
@@ -476,14 +478,15 @@ export function headline(input: ResultDocument | ResultDocumentInput): string {
       if (vi >= 0) {
         const summed = t.rows.reduce((a, r) => a + (typeof r[vi] === 'number' ? (r[vi] as number) : 0), 0) + (t.others ?? 0);
         const total = t.total ?? summed;
-        const key = first.filter((c) => typeof c === 'string').join(' ') || '-';
-        line = `${total} ${t.name}, top: ${key}(${String(first[vi])})`;
+        const key = printable(first.filter((c) => typeof c === 'string').join(' ')) || '-';
+        const name = printable(t.name);
+        line = `${total} ${name}, top: ${key}(${String(first[vi])})`;
         if (line.length > HEADLINE_MAX) {
-          const room = HEADLINE_MAX - `${total} ${t.name}, top: (${String(first[vi])})`.length;
-          if (room >= 4) line = `${total} ${t.name}, top: ${clip(key, room)}(${String(first[vi])})`;
+          const room = HEADLINE_MAX - `${total} ${name}, top: (${String(first[vi])})`.length;
+          if (room >= 4) line = `${total} ${name}, top: ${clip(key, room)}(${String(first[vi])})`;
         }
       } else {
-        line = `${t.totalRows} ${t.name}`;
+        line = `${t.totalRows} ${printable(t.name)}`;
       }
     }
   }
@@ -491,7 +494,7 @@ export function headline(input: ResultDocument | ResultDocumentInput): string {
     // The hottest leaf (self samples), e.g. `394 samples, top: vfs_read(51)`.
     const self = new Map<string, number>();
     for (const s of parseFolded(doc.stacks.folded)) {
-      const leaf = s.frames[s.frames.length - 1] ?? '?';
+      const leaf = printable(s.frames[s.frames.length - 1] ?? '?');
       self.set(leaf, (self.get(leaf) ?? 0) + s.count);
     }
     const top = [...self.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
@@ -514,7 +517,7 @@ export function headline(input: ResultDocument | ResultDocumentInput): string {
   line ??= 'no data';
   if (doc.lostEvents && `${line} lost=${doc.lostEvents}`.length <= HEADLINE_MAX) line += ` lost=${doc.lostEvents}`;
   if (doc.partial && `${line} (partial)`.length <= HEADLINE_MAX) line += ' (partial)';
-  return clip(line);
+  return clip(printable(line));
 }
 
 function summarizeLoose(buckets: Array<{ min?: number; max?: number; count: number }>): { count: number; p99?: number } {

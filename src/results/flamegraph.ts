@@ -10,6 +10,7 @@
  * stack (e.g. `kstack` sampled in user mode) becomes the single frame `[unknown]`.
  */
 import type { StackEntry } from './types.js';
+import { printable } from './safe-text.js';
 
 export interface FoldedStack {
   /** Root first. */
@@ -126,8 +127,13 @@ interface Node {
   children: Map<string, Node>;
 }
 
+/**
+ * Text for the SVG: control and format characters escaped visibly first
+ * (`printable`; XML 1.0 forbids most C0 characters, and a viewer would obey
+ * bidi overrides), then XML's five special characters.
+ */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => {
+  return printable(s).replace(/[&<>"']/g, (c) => {
     switch (c) {
       case '&':
         return '&amp;';
@@ -232,7 +238,8 @@ export function renderFlameGraph(input: readonly FoldedStack[] | string, options
     const tip = `${f.node.name} (${f.node.value} ${countName}, ${pct}%)`;
     const maxChars = Math.floor((f.w - 6) / charWidth);
     let label = '';
-    if (maxChars >= 3) label = f.node.name.length <= maxChars ? f.node.name : `${f.node.name.slice(0, maxChars - 2)}..`;
+    const name = printable(f.node.name);
+    if (maxChars >= 3) label = name.length <= maxChars ? name : `${name.slice(0, maxChars - 2)}..`;
     const text = label ? `<text x="${fx(f.x + 3)}" y="${fx(y + frameHeight - 4)}">${escapeXml(label)}</text>` : '';
     lines.push(
       `<g class="f" data-w="${fx(f.w)}"><title>${escapeXml(tip)}</title><rect x="${fx(f.x)}" y="${fx(y)}" width="${fx(f.w)}" height="${fx(frameHeight - 1)}" fill="${frameColor(f.node.name)}" rx="2" ry="2"/>${text}</g>`,

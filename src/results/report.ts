@@ -6,11 +6,15 @@
  * with K/M/G suffixes for multiples of 1024); tables have aligned columns
  * (numbers right, text left); events are a capped table; notes list truncation,
  * lost events and partial results.
+ *
+ * Every string from the document is escaped with `printable()` (see
+ * safe-text.ts) before it is laid out: it came from the traced workload.
  */
 import type { DocHistogram, DocTable, ResultDocument } from './document.js';
 import { headline, normalizeDocument } from './document.js';
 import { bucketLabel, formatDuration, formatValue } from './histogram.js';
 import { parseFolded } from './flamegraph.js';
+import { printable, printableText } from './safe-text.js';
 import type { Bucket } from './types.js';
 
 export interface ReportOptions {
@@ -48,14 +52,14 @@ function cellText(c: Cell, maxWidth: number): string {
   if (c === null) s = '-';
   else if (typeof c === 'number') s = Number.isInteger(c) ? String(c) : c.toFixed(2);
   else s = String(c);
-  s = s.replace(/\r?\n/g, '\\n').replace(/\t/g, ' ');
+  s = printable(s.replace(/\r?\n/g, '\\n').replace(/\t/g, ' '));
   return s.length > maxWidth ? `${s.slice(0, maxWidth - 3)}...` : s;
 }
 
 /** Aligned text table: header, dashes, rows; numeric columns right-aligned. */
 export function renderTable(columns: readonly string[], rows: ReadonlyArray<readonly Cell[]>, maxCellWidth = 60): string {
   const n = Math.max(columns.length, ...rows.map((r) => r.length));
-  const head = Array.from({ length: n }, (_, i) => columns[i] ?? `col${i + 1}`);
+  const head = Array.from({ length: n }, (_, i) => printable(columns[i] ?? `col${i + 1}`));
   const body = rows.map((r) => Array.from({ length: n }, (_, i) => cellText(r[i] ?? null, maxCellWidth)));
   const numeric = Array.from({ length: n }, (_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
@@ -73,7 +77,7 @@ function section(title: string): string[] {
 }
 
 function targetText(t: Record<string, unknown>): string {
-  const str = (k: string): string | undefined => (typeof t[k] === 'string' && t[k] !== '' ? (t[k] as string) : undefined);
+  const str = (k: string): string | undefined => (typeof t[k] === 'string' && t[k] !== '' ? printable(t[k] as string) : undefined);
   const kind = str('kind') ?? (str('pod') ? 'pod' : 'target');
   const ns = str('namespace');
   const name = str('pod') ?? str('name');
@@ -104,8 +108,8 @@ function histogramSummary(h: DocHistogram): string {
 
 function tableTitle(t: DocTable, shown: number): string {
   const total = t.totalRows;
-  if (t.truncated || shown < total) return `Table: ${t.name} (top ${shown} of ${total})`;
-  return `Table: ${t.name} (${total} rows)`;
+  if (t.truncated || shown < total) return `Table: ${printable(t.name)} (top ${shown} of ${total})`;
+  return `Table: ${printable(t.name)} (${total} rows)`;
 }
 
 /** Renders the whole report; ends with a newline. */
@@ -116,14 +120,14 @@ export function renderReport(input: ResultDocument, options: ReportOptions = {})
   const maxStacks = options.maxStacks ?? 10;
   const maxCell = options.maxCellWidth ?? 60;
   const out: string[] = [];
-  const title = `TraceJob result: ${doc.probe}`;
+  const title = `TraceJob result: ${printable(doc.probe)}`;
   out.push(title, '='.repeat(title.length));
-  const kv: Array<[string, string]> = [['Tracer', `${doc.tracer.name} ${doc.tracer.version}`.trim()]];
+  const kv: Array<[string, string]> = [['Tracer', printable(`${doc.tracer.name} ${doc.tracer.version}`.trim())]];
   const targets = doc.targets ?? [];
   if (targets.length === 0) kv.push(['Target', '-']);
   targets.forEach((t, i) => kv.push([i === 0 ? (targets.length > 1 ? 'Targets' : 'Target') : '', targetText(t as Record<string, unknown>)]));
-  if (doc.node) kv.push(['Node', doc.node]);
-  kv.push(['Started', doc.startedAt], ['Finished', doc.finishedAt], ['Duration', formatDuration(doc.durationSeconds * 1e6)]);
+  if (doc.node) kv.push(['Node', printable(doc.node)]);
+  kv.push(['Started', printable(doc.startedAt)], ['Finished', printable(doc.finishedAt)], ['Duration', formatDuration(doc.durationSeconds * 1e6)]);
   kv.push(['Status', doc.partial ? 'PARTIAL (the trace did not run to its end)' : 'complete']);
   kv.push(['Summary', headline(doc)]);
   if (doc.lostEvents > 0) kv.push(['Lost', `${doc.lostEvents} events`]);
@@ -135,7 +139,7 @@ export function renderReport(input: ResultDocument, options: ReportOptions = {})
   if (doc.lostEvents > 0 && !notes.some((n) => /lost/i.test(n))) notes.push(`${doc.lostEvents} events lost: counts are lower bounds`);
   if (notes.length > 0) {
     out.push(...section('Notes'));
-    for (const n of notes) out.push(`- ${n}`);
+    for (const n of notes) out.push(`- ${printable(n)}`);
   }
 
   if (doc.perNode && doc.perNode.length > 0) {
@@ -150,8 +154,8 @@ export function renderReport(input: ResultDocument, options: ReportOptions = {})
   }
 
   for (const h of doc.histograms) {
-    const key = h.key !== undefined ? ` [${h.key}]` : '';
-    out.push(...section(`Histogram: ${h.name}${key} (${h.unit})`));
+    const key = h.key !== undefined ? ` [${printable(h.key)}]` : '';
+    out.push(...section(`Histogram: ${printable(h.name)}${key} (${printable(h.unit)})`));
     out.push(histogramSummary(h));
     out.push(renderHistogram(h.buckets, barWidth));
   }
@@ -191,11 +195,12 @@ export function renderReport(input: ResultDocument, options: ReportOptions = {})
     const top = [...stacks].sort((a, b) => b.count - a.count || (a.frames.join(';') < b.frames.join(';') ? -1 : 1)).slice(0, maxStacks);
     const cw = Math.max(...top.map((s) => String(s.count).length), 5);
     for (const s of top) {
-      let path = s.frames.join(';');
+      let path = printable(s.frames.join(';'));
       if (path.length > 100) path = `...${path.slice(path.length - 97)}`;
       out.push(`${String(s.count).padStart(cw)}  ${path}`);
     }
     if (stacks.length > top.length) out.push(`(${stacks.length - top.length} more stacks in stacks.folded)`);
   }
-  return `${out.join('\n')}\n`;
+  // Belt and braces: whatever a future section forgets is still escaped (idempotent).
+  return printableText(`${out.join('\n')}\n`);
 }
