@@ -4,6 +4,8 @@ import type { Condition } from '../api/tracejob.js';
 
 export const COND = {
   Accepted: 'Accepted',
+  /** False (reason QueuedConcurrencyLimit) while the run waits for a slot of policy.maxConcurrentRuns. */
+  Admitted: 'Admitted',
   TargetResolved: 'TargetResolved',
   NodeJobCreated: 'NodeJobCreated',
   Attached: 'Attached',
