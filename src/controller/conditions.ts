@@ -5,6 +5,8 @@ import { printableText } from '../results/safe-text.js';
 
 export const COND = {
   Accepted: 'Accepted',
+  /** False (reason QueuedConcurrencyLimit) while the run waits for a slot of policy.maxConcurrentRuns. */
+  Admitted: 'Admitted',
   TargetResolved: 'TargetResolved',
   NodeJobCreated: 'NodeJobCreated',
   Attached: 'Attached',

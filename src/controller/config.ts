@@ -2,6 +2,20 @@
 // because cluster admins own it (Helm values → env/config file), not tenants.
 import { z } from 'zod';
 
+const MAX_RUNS_DEFAULTS = { cluster: 20, perNamespace: 3, perNode: 4 };
+const MaxConcurrentRuns = z.object({
+  cluster: z.number().int().min(0).default(MAX_RUNS_DEFAULTS.cluster),
+  perNamespace: z.number().int().min(0).default(MAX_RUNS_DEFAULTS.perNamespace),
+  perNode: z.number().int().min(0).default(MAX_RUNS_DEFAULTS.perNode),
+});
+// The CRD already caps spec.duration at 1h; the default keeps that, admins lower it.
+const MAX_DURATION_DEFAULTS = { default: 3600, perNamespace: {} };
+const MaxDurationSeconds = z.object({
+  default: z.number().int().min(1).max(3600).default(MAX_DURATION_DEFAULTS.default),
+  /** Per-namespace overrides of `default` (higher or lower). */
+  perNamespace: z.record(z.string().min(1), z.number().int().min(1).max(3600)).default({}),
+});
+
 export const OperatorConfig = z.object({
   /** Namespace the operator runs in; node jobs are created here so tenants cannot exec into them. */
   namespace: z.string().min(1).default('tracejob-system'),
@@ -29,8 +43,22 @@ export const OperatorConfig = z.object({
       systemtapGuruNamespaces: z.array(z.string()).default([]),
       /** Annotation on a target namespace listing namespaces allowed to trace its pods. */
       consentAnnotation: z.string().default('tracing.tracejob.dev/allow-from'),
+      /**
+       * Runs holding node jobs at once (0 = no limit). Node jobs live in the operator's
+       * namespace, outside every tenant's ResourceQuota: these bound what tenants can start.
+       */
+      maxConcurrentRuns: MaxConcurrentRuns.default(MAX_RUNS_DEFAULTS),
+      /** Longest spec.duration a namespace may ask for; longer runs fail PolicyDenied. */
+      maxDurationSeconds: MaxDurationSeconds.default(MAX_DURATION_DEFAULTS),
     })
-    .default({ nodeTargetNamespaces: [], customProgramNamespaces: [], systemtapGuruNamespaces: [], consentAnnotation: 'tracing.tracejob.dev/allow-from' }),
+    .default({
+      nodeTargetNamespaces: [],
+      customProgramNamespaces: [],
+      systemtapGuruNamespaces: [],
+      consentAnnotation: 'tracing.tracejob.dev/allow-from',
+      maxConcurrentRuns: MAX_RUNS_DEFAULTS,
+      maxDurationSeconds: MAX_DURATION_DEFAULTS,
+    }),
   workers: z.number().int().min(1).max(32).default(4),
   /** Poll interval while a trace runs (attach detection, job completion). */
   runningPollSeconds: z.number().min(0.2).default(2),
@@ -80,6 +108,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
       customProgramNamespaces: list(env.TRACEJOB_POLICY_CUSTOM_PROGRAM_NAMESPACES),
       systemtapGuruNamespaces: list(env.TRACEJOB_POLICY_GURU_NAMESPACES),
       consentAnnotation: env.TRACEJOB_CONSENT_ANNOTATION || undefined,
+      maxConcurrentRuns: {
+        cluster: num(env.TRACEJOB_POLICY_MAX_RUNS_CLUSTER),
+        perNamespace: num(env.TRACEJOB_POLICY_MAX_RUNS_PER_NAMESPACE),
+        perNode: num(env.TRACEJOB_POLICY_MAX_RUNS_PER_NODE),
+      },
+      maxDurationSeconds: {
+        default: num(env.TRACEJOB_POLICY_MAX_DURATION_SECONDS),
+        perNamespace: env.TRACEJOB_POLICY_MAX_DURATION_PER_NAMESPACE ? (JSON.parse(env.TRACEJOB_POLICY_MAX_DURATION_PER_NAMESPACE) as unknown) : undefined,
+      },
     },
   });
 }

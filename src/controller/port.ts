@@ -6,6 +6,8 @@ import type { TraceJob, TraceJobStatus } from '../api/tracejob.js';
 
 export interface TraceJobPort {
   getTraceJob(namespace: string, name: string): Promise<TraceJob | undefined>;
+  /** Every TraceJob of the cluster, from the informer cache (admission counts runs). Read only. */
+  listTraceJobs(): Promise<readonly TraceJob[]>;
   /** Replaces status with optimistic concurrency (resourceVersion of `tj`); throws ConflictError when stale. */
   replaceStatus(tj: TraceJob, status: TraceJobStatus): Promise<TraceJob>;
   setFinalizers(tj: TraceJob, finalizers: string[]): Promise<TraceJob>;

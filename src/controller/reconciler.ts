@@ -23,6 +23,7 @@ import { buildResultConfigMap, resultConfigMapConflict, resultConfigMapVerdict, 
 import { JobNameConflict, type TraceJobPort } from './port.js';
 import { capabilityConfigMap, capabilityConfigMapName, reportFromConfigMap, shouldWriteReport } from './capabilities.js';
 import { guruAllowedFor } from '../systemtap/policy.js';
+import { AdmissionQueue, QUEUED_REASON, checkMaxDuration, runSlotOf } from './admission.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -44,7 +45,12 @@ export interface ReconcilerDeps {
   now?: () => Date;
   /** Metrics hooks; all optional. */
   observe?: RunObserver;
+  /** Admission to policy.maxConcurrentRuns; one per process (made on first use when absent). */
+  admission?: AdmissionQueue;
 }
+
+/** How often a run waiting for a slot looks again (slots free when runs finish). */
+const QUEUED_RECHECK_MS = 2000;
 
 const TERMINAL: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
 /** How long a new run waits for the garbage collector to remove a deleted namesake's result ConfigMap. */
@@ -56,6 +62,8 @@ export class TraceJobReconciler {
   private readonly now: () => Date;
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
+    // Shared with the per-reconcile copies made in reconcile(): decisions must see each other.
+    deps.admission ??= new AdmissionQueue();
   }
 
   async reconcile(namespace: string, name: string, log?: Logger): Promise<ReconcileResult> {
@@ -149,6 +157,9 @@ export class TraceJobReconciler {
     // Policy may have changed since acceptance (a Pending run resumed after an operator restart or upgrade).
     const policy = checkSpecPolicy(tj.metadata.namespace, spec, config.policy);
     if (!policy.allowed) return this.fail(tj, tj.status ?? {}, 'PolicyDenied', policy.message, generation);
+    // Duration and the cluster/namespace limits first: a queued run costs no target lookups.
+    const gated = await this.admission(tj, spec.duration, undefined, generation, now);
+    if (gated) return gated;
     // Never trace into someone else's ConfigMap: refuse before any node job exists.
     const cmName = resultConfigMapName(tj.metadata.name, spec.output.configMapName);
     const cm = resultConfigMapVerdict(await port.getConfigMap(tj.metadata.namespace, cmName), tj);
@@ -191,6 +202,8 @@ export class TraceJobReconciler {
       if (!hostNs.allowed) return this.fail(tj, tj.status ?? {}, 'PolicyDenied', hostNs.message, generation);
       byNode = groupByNode(targets);
     }
+    const queued = await this.admission(tj, spec.duration, [...byNode.keys()], generation, now);
+    if (queued) return queued;
 
     // SystemTap runs: what each node needs for debuginfo/headers, from its capability report
     // (refreshed by a preflight-only job when missing or stale).
@@ -267,6 +280,42 @@ export class TraceJobReconciler {
     tj = await port.replaceStatus(tj, status);
     await port.event(tj, 'Normal', 'NodeJobCreated', `Created node job(s) ${nodeJobs.map((j) => `${j.name} on ${j.node}`).join(', ')}`);
     return { requeueAfterMs: config.runningPollSeconds * 1000 };
+  }
+
+  // ---- admission (policy.maxConcurrentRuns, policy.maxDurationSeconds) -------
+
+  /**
+   * Undefined when the run may go on. Without `nodes` (targets not resolved yet)
+   * only the duration and the cluster/namespace limits are checked; with them,
+   * the node limits too, and an admitted run keeps its slot (condition Admitted,
+   * set on `tj.status` for the status write that follows). A run over a limit
+   * stays Pending with Admitted=False naming the limit and its queue position.
+   */
+  private async admission(tj: TraceJob, duration: string, nodes: string[] | undefined, generation: number, now: string): Promise<ReconcileResult | undefined> {
+    const { port, config } = this.deps;
+    if (!nodes) {
+      const allowed = checkMaxDuration(tj.metadata.namespace, duration, config.policy.maxDurationSeconds);
+      if (!allowed.allowed) return this.fail(tj, tj.status ?? {}, 'PolicyDenied', allowed.message, generation);
+    }
+    const runs = await port.listTraceJobs();
+    const verdict = this.deps.admission!.decide(runSlotOf(tj, nodes ?? []), runs, config.policy.maxConcurrentRuns, this.now().getTime(), nodes !== undefined);
+    const conditions = tj.status?.conditions;
+    if (verdict.admitted) {
+      if (nodes) {
+        const message = 'within policy.maxConcurrentRuns';
+        tj.status = { ...tj.status, conditions: setCondition(conditions, { type: COND.Admitted, status: 'True', reason: 'Admitted', message, observedGeneration: generation }, now) };
+      }
+      return undefined;
+    }
+    const wasQueued = conditions?.some((c) => c.type === COND.Admitted && c.reason === QUEUED_REASON);
+    const next = setCondition(conditions, { type: COND.Admitted, status: 'False', reason: QUEUED_REASON, message: verdict.message, observedGeneration: generation }, now);
+    // The nodes it waits for, so runs queued behind it on a node limit see it.
+    const node = nodes?.length ? nodes.join(',') : tj.status?.node;
+    if (JSON.stringify(next) !== JSON.stringify(conditions) || node !== tj.status?.node) {
+      await port.replaceStatus(tj, { ...tj.status, conditions: next, ...(node ? { node } : {}) });
+    }
+    if (!wasQueued) await port.event(tj, 'Normal', QUEUED_REASON, verdict.message);
+    return { requeueAfterMs: QUEUED_RECHECK_MS };
   }
 
   // ---- node capability reports and debuginfo (SystemTap runs) --------------

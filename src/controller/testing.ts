@@ -13,10 +13,30 @@ export class MemoryPort implements TraceJobPort {
   created: string[] = [];
   stopped: string[] = [];
   conflictOnCreate = false;
+  /** `<reason>: <message>` of every Event. */
   events: string[] = [];
+
+  constructor(pods: readonly V1Pod[] = []) {
+    for (const p of pods) this.pods.set(`${p.metadata?.namespace}/${p.metadata?.name}`, p);
+  }
+
+  add(tj: TraceJob): void {
+    this.traceJobs.set(`${tj.metadata.namespace}/${tj.metadata.name}`, structuredClone(tj));
+  }
+  /** Names of the node jobs of TraceJob `namespace/name`. */
+  jobsOf(name: string, namespace = 'shop'): string[] {
+    const uid = this.traceJobs.get(`${namespace}/${name}`)?.metadata.uid;
+    return [...this.jobs.values()].filter((j) => j.metadata?.labels?.['tracing.tracejob.dev/uid'] === uid).map((j) => j.metadata?.name ?? '');
+  }
+  status(name: string, namespace = 'shop'): TraceJobStatus | undefined {
+    return this.traceJobs.get(`${namespace}/${name}`)?.status;
+  }
 
   async getTraceJob(namespace: string, name: string) {
     return structuredClone(this.traceJobs.get(`${namespace}/${name}`));
+  }
+  async listTraceJobs() {
+    return [...this.traceJobs.values()].map((tj) => structuredClone(tj));
   }
   async replaceStatus(tj: TraceJob, status: TraceJobStatus) {
     const next = { ...structuredClone(tj), status };
@@ -28,12 +48,14 @@ export class MemoryPort implements TraceJobPort {
     this.traceJobs.set(`${tj.metadata.namespace}/${tj.metadata.name}`, next);
     return structuredClone(next);
   }
-  async deleteTraceJob() {}
+  async deleteTraceJob(namespace: string, name: string) {
+    this.traceJobs.delete(`${namespace}/${name}`);
+  }
   async getPod(namespace: string, name: string) {
     return this.pods.get(`${namespace}/${name}`);
   }
-  async listPods() {
-    return [...this.pods.values()];
+  async listPods(namespace: string) {
+    return [...this.pods.values()].filter((p) => p.metadata?.namespace === namespace);
   }
   async getNamespace(name: string) {
     return this.namespaces.get(name) ?? { metadata: { name } };
@@ -73,7 +95,7 @@ export class MemoryPort implements TraceJobPort {
     return {};
   }
   async applyConfigMap() {}
-  async event(_tj: TraceJob, _type: string, reason: string) {
-    this.events.push(reason);
+  async event(_tj: TraceJob, _type: string, reason: string, message: string) {
+    this.events.push(`${reason}: ${message}`);
   }
 }

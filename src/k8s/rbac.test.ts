@@ -150,6 +150,8 @@ describe("operator RBAC: exactly the verbs of the operator's API calls", () => {
     const port = new ApiTraceJobPort(kc, OPERATOR_NS);
     const calls: Record<keyof ApiTraceJobPort, () => Promise<unknown>> = {
       getTraceJob: () => port.getTraceJob(TENANT_NS, 'tj'),
+      listTraceJobs: () => port.listTraceJobs(),
+      getTraceJobLive: () => port.getTraceJobLive(TENANT_NS, 'tj'),
       replaceStatus: () => port.replaceStatus(tj, { phase: 'Running' }),
       setFinalizers: () => port.setFinalizers(tj, ['tracing.tracejob.dev/cleanup']),
       deleteTraceJob: () => port.deleteTraceJob(TENANT_NS, 'tj'),

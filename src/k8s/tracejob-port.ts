@@ -56,6 +56,7 @@ export type CallCounter = (verb: string, resource: string) => void;
  */
 export interface CachedReads {
   traceJob?(namespace: string, name: string): TraceJob | undefined;
+  traceJobs?(): readonly TraceJob[];
   job?(name: string): V1Job | undefined;
 }
 
@@ -81,6 +82,20 @@ export class ApiTraceJobPort implements TraceJobPort {
   async getTraceJob(namespace: string, name: string): Promise<TraceJob | undefined> {
     // A copy: the reconciler must never mutate the shared cache.
     if (this.cache.traceJob) return structuredClone(this.cache.traceJob(namespace, name));
+    this.count('get', 'tracejobs');
+    return (await orUndefined(this.custom.getNamespacedCustomObject({ ...CR, namespace, name }))) as TraceJob | undefined;
+  }
+
+  async listTraceJobs(): Promise<readonly TraceJob[]> {
+    // Not copied: callers only read, and this runs on every admission decision.
+    if (this.cache.traceJobs) return this.cache.traceJobs();
+    this.count('list', 'tracejobs');
+    const list = (await wrapApi(this.custom.listClusterCustomObject(CR))) as { items?: TraceJob[] };
+    return list.items ?? [];
+  }
+
+  /** Straight from the API server, past the cache: to confirm that a TraceJob is really gone. */
+  async getTraceJobLive(namespace: string, name: string): Promise<TraceJob | undefined> {
     this.count('get', 'tracejobs');
     return (await orUndefined(this.custom.getNamespacedCustomObject({ ...CR, namespace, name }))) as TraceJob | undefined;
   }

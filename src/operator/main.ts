@@ -4,6 +4,8 @@ import { CoordinationV1Api, type V1Job } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { configFromEnv } from '../controller/config.js';
 import { TraceJobReconciler, type RunObserver } from '../controller/reconciler.js';
+import { OrphanSweeper } from '../controller/orphans.js';
+import { QUEUED_REASON } from '../controller/admission.js';
 import { parseOwnerAnnotation, ANNOTATIONS, LABELS, MANAGER } from '../controller/names.js';
 import type { TraceJob } from '../api/tracejob.js';
 import { GROUP, PLURAL, VERSION } from '../api/tracejob.js';
@@ -31,6 +33,7 @@ const runSeconds = new Histogram({ name: 'tracejob_run_duration_seconds', help: 
 const nodeJobFailures = new Counter({ name: 'tracejob_node_job_failures_total', help: 'Node jobs that ended in failure, by reason.', labelNames: ['reason'] as const, registers });
 const resultBytes = new Histogram({ name: 'tracejob_result_bytes', help: 'Size of result ConfigMaps written.', buckets: [1024, 8192, 65536, 262144, 524288, 921600], registers });
 const resultTruncations = new Counter({ name: 'tracejob_result_truncations_total', help: 'Cuts made to fit results into a ConfigMap.', registers });
+const orphansDeleted = new Counter({ name: 'tracejob_orphan_jobs_deleted_total', help: 'Node jobs deleted by the orphan sweep because their TraceJob is gone.', labelNames: ['reason'] as const, registers });
 const parseErrors = new Counter({ name: 'tracejob_result_parse_errors_total', help: 'Agent result documents that could not be parsed.', registers });
 
 const observe: RunObserver = {
@@ -63,6 +66,7 @@ const nodeJobs = new Informer<KubeObject>({
 
 const port = new ApiTraceJobPort(kc, config.namespace, (verb, resource) => apiCalls.inc({ verb, resource }), 'tracejob-operator', {
   traceJob: (namespace, name) => traceJobs.store.get(`${namespace}/${name}`),
+  traceJobs: () => traceJobs.store.list(),
   job: (name) => nodeJobs.store.get(`${config.namespace}/${name}`) as V1Job | undefined,
 });
 const reconciler = new TraceJobReconciler({ port, config, log, observe });
@@ -78,6 +82,16 @@ new Gauge({
     for (const tj of traceJobs.store.list()) {
       this.inc({ phase: tj.status?.phase ?? 'New', probe: String(tj.spec?.probe?.type ?? '') });
     }
+  },
+});
+
+// Runs waiting for a slot of policy.maxConcurrentRuns, counted from the cache at scrape time.
+new Gauge({
+  name: 'tracejob_runs_queued',
+  help: 'Pending TraceJob runs waiting for a slot of policy.maxConcurrentRuns.',
+  registers,
+  collect() {
+    this.set(traceJobs.store.list().filter((tj) => tj.status?.phase === 'Pending' && tj.status.conditions?.some((c) => c.type === 'Admitted' && c.reason === QUEUED_REASON)).length);
   },
 });
 
@@ -115,6 +129,33 @@ const manager = new Manager({
   handleSignals: true,
 });
 manager.addController(controller);
+
+// Node jobs whose TraceJob is gone (finalizer stripped, then deleted): a sweep at
+// start, on every Job add and TraceJob add/delete, and every 20 s. A controller
+// with one key, so it runs on the leader only and never twice at once.
+const SWEEP_KEY = 'orphan-sweep';
+const sweeper = new OrphanSweeper({
+  listJobs: () => nodeJobs.store.list(),
+  cachedTraceJob: (namespace, name) => traceJobs.store.get(`${namespace}/${name}`),
+  liveTraceJob: (namespace, name) => port.getTraceJobLive(namespace, name),
+  deleteJob: (name) => port.deleteJob(name),
+  log: log.child({ controller: SWEEP_KEY }),
+  onDeleted: (reason) => orphansDeleted.inc({ reason }),
+});
+const sweep = new Controller({
+  name: SWEEP_KEY,
+  concurrency: 1,
+  logger: log,
+  metrics,
+  reconcile: async () => {
+    await sweeper.sweep();
+    return { requeueAfter: 20_000 };
+  },
+});
+sweep.watches(nodeJobs, () => SWEEP_KEY, () => false);
+sweep.watches(traceJobs, () => SWEEP_KEY, () => false);
+sweep.enqueue(SWEEP_KEY);
+manager.addController(sweep);
 
 process.on('unhandledRejection', (err) => log.error({ err }, 'Unhandled rejection'));
 await manager.start();
