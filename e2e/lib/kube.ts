@@ -89,3 +89,12 @@ export async function waitForAsync<T>(what: string, timeoutMs: number, check: ()
     await sleep(intervalMs);
   }
 }
+
+/** Creates the namespace unless it exists (waiting out a previous deletion); true when this call created it. */
+export async function ensureNamespace(name: string): Promise<boolean> {
+  return waitForAsync(`namespace ${name} active`, 90_000, () => {
+    const phase = kubectl(['get', 'namespace', name, '-o', 'jsonpath={.status.phase}']);
+    if (phase.code === 0) return phase.stdout === 'Active' ? { created: false } : undefined;
+    return kubectl(['create', 'namespace', name]).code === 0 ? { created: true } : undefined;
+  }).then((r) => r.created);
+}

@@ -10,7 +10,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { KUBECONFIG, clusterReachable, deleteNamespace, k, kubectl, kubectlPath, sleep, uniqueName, waitForAsync } from '../lib/kube.js';
+import { KUBECONFIG, clusterReachable, deleteNamespace, ensureNamespace, k, kubectl, kubectlPath, sleep, uniqueName } from '../lib/kube.js';
 import { OPERATOR_NS, PRIVILEGED_NS, condition, createTraceJob, installCrdsAndOperator, waitForPhase, waitPodReady, workloadPod } from '../lib/tracejob.js';
 
 const reachable = clusterReachable();
@@ -40,13 +40,6 @@ function watchJobs(): { stop: () => Promise<string[]> } {
   };
 }
 
-async function ensureNamespace(name: string): Promise<boolean> {
-  return waitForAsync(`namespace ${name} active`, 90_000, () => {
-    const phase = kubectl(['get', 'namespace', name, '-o', 'jsonpath={.status.phase}']);
-    if (phase.code === 0) return phase.stdout === 'Active' ? { created: false } : undefined;
-    return kubectl(['create', 'namespace', name]).code === 0 ? { created: true } : undefined;
-  }).then((r) => r.created);
-}
 
 describe('custom SystemTap programs without guru policy', { skip: !reachable && 'local cluster not running' }, () => {
   const ns = PRIVILEGED_NS;

@@ -11,7 +11,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { clusterReachable, deleteNamespace, k, kubectl, sleep, uniqueName, waitForAsync } from '../lib/kube.js';
+import { clusterReachable, deleteNamespace, ensureNamespace, k, kubectl, sleep, uniqueName, waitForAsync } from '../lib/kube.js';
 import {
   condition,
   createTraceJob,
@@ -360,14 +360,6 @@ describe('network probe catalog ground truth on the cluster', { skip: !reachable
   });
 });
 
-/** Creates the namespace unless it exists (waiting out a previous deletion); true when this call created it. */
-async function ensureNamespace(name: string): Promise<boolean> {
-  return waitForAsync(`namespace ${name} active`, 90_000, () => {
-    const phase = kubectl(['get', 'namespace', name, '-o', 'jsonpath={.status.phase}']);
-    if (phase.code === 0) return phase.stdout === 'Active' ? { created: false } : undefined;
-    return kubectl(['create', 'namespace', name]).code === 0 ? { created: true } : undefined;
-  }).then((r) => r.created);
-}
 
 /** The /proc/interrupts line of the virtio-rng request queue ("virtioN-input"), when this machine has one. */
 function hwrngIrqs(): string | undefined {

@@ -4,26 +4,15 @@
 // Skips when the cluster is unreachable.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig } from './client.js';
 import { ApiTraceJobPort } from './tracejob-port.js';
+import { CLUSTER_KUBECONFIG, clusterUnreachable } from './testing.js';
 
-const KUBECONFIG = process.env['TRACEJOB_KUBECONFIG'] ?? '/var/lib/tracejob-cluster/kubeconfig';
+const KUBECONFIG = CLUSTER_KUBECONFIG;
 
-async function reachable(): Promise<string | false> {
-  if (!existsSync(KUBECONFIG)) return `no kubeconfig at ${KUBECONFIG}`;
-  try {
-    const core = loadKubeConfig({ kubeconfig: KUBECONFIG }).makeApiClient(CoreV1Api);
-    await Promise.race([core.listNamespace({ limit: 1 }), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000).unref())]);
-    return false;
-  } catch (err) {
-    return `API server unreachable: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
-
-const skip = await reachable();
+const skip = await clusterUnreachable();
 // 2000 lines of 1000 'x' and a last line: 2 002 000 + bytes.
 const LINES = 2000;
 const WIDTH = 1000;

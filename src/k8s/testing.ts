@@ -4,7 +4,9 @@
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from './client.js';
 
 export interface RecordedRequest {
   method: string;
@@ -81,4 +83,19 @@ export function json(res: ServerResponse, code: number, body: unknown): true {
 
 export function statusBody(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message };
+}
+
+/** The local cluster's kubeconfig for integration tests (TRACEJOB_KUBECONFIG overrides). */
+export const CLUSTER_KUBECONFIG = process.env['TRACEJOB_KUBECONFIG'] ?? '/var/lib/tracejob-cluster/kubeconfig';
+
+/** Why integration tests against the local cluster must skip, or false when its API server answers. */
+export async function clusterUnreachable(kubeconfig = CLUSTER_KUBECONFIG): Promise<string | false> {
+  if (!existsSync(kubeconfig)) return `no kubeconfig at ${kubeconfig}`;
+  try {
+    const core = loadKubeConfig({ kubeconfig }).makeApiClient(CoreV1Api);
+    await Promise.race([core.listNamespace({ limit: 1 }), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000).unref())]);
+    return false;
+  } catch (err) {
+    return `API server unreachable: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }

@@ -5,29 +5,18 @@
 // suspended and never run. Skips when the cluster is unreachable.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ApiextensionsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, type V1ConfigMap, type V1Job } from '@kubernetes/client-node';
 import { loadKubeConfig } from './client.js';
 import { ApiTraceJobPort } from './tracejob-port.js';
+import { CLUSTER_KUBECONFIG, clusterUnreachable } from './testing.js';
 import { JobNameConflict } from '../controller/port.js';
 import { LABELS, MANAGER, nodeJobName } from '../controller/names.js';
 import { resultConfigMapConflict } from '../controller/collect.js';
 
-const KUBECONFIG = process.env['TRACEJOB_KUBECONFIG'] ?? '/var/lib/tracejob-cluster/kubeconfig';
+const KUBECONFIG = CLUSTER_KUBECONFIG;
 
-async function reachable(): Promise<string | false> {
-  if (!existsSync(KUBECONFIG)) return `no kubeconfig at ${KUBECONFIG}`;
-  try {
-    const core = loadKubeConfig({ kubeconfig: KUBECONFIG }).makeApiClient(CoreV1Api);
-    await Promise.race([core.listNamespace({ limit: 1 }), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000).unref())]);
-    return false;
-  } catch (err) {
-    return `API server unreachable: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
-
-const skip = await reachable();
+const skip = await clusterUnreachable();
 
 describe('ApiTraceJobPort ownership against the real API server', { skip }, () => {
   const kc = loadKubeConfig({ kubeconfig: KUBECONFIG });
