@@ -484,13 +484,15 @@ agent() { # timeout command -> prints output, returns the guest's exit status
   exec 7>"$VMRUN/agent.lock"; flock -w "$t" 7 || die "agent channel busy"
   local id="c$$-$RANDOM" line out= rc=124
   coproc AG { socat -t 0.2 - "UNIX-CONNECT:$VMRUN/agent.sock"; }
-  printf '%s %s\n' "$id" "$(printf '%s' "$*" | base64 -w0)" >&"${AG[1]}"
-  while IFS= read -r -t "$t" line <&"${AG[0]}"; do
+  # bash drops AG/AG_PID when the coproc ends (e.g. the guest powers off): copy them first.
+  local to=${AG[1]} from=${AG[0]} agpid=$AG_PID
+  printf '%s %s\n' "$id" "$(printf '%s' "$*" | base64 -w0)" >&"$to" 2>/dev/null || true
+  while IFS= read -r -t "$t" line <&"$from" 2>/dev/null; do
     line=${line%$'\r'}
     case $line in "__TJ_END__ $id "*) rc=${line##* }; break ;; *) out=$line ;; esac
   done
-  kill "$AG_PID" 2>/dev/null || true; exec 7>&-
-  [ -n "$out" ] && printf '%s' "$out" | base64 -d 2>/dev/null
+  kill "$agpid" 2>/dev/null || true; exec 7>&-
+  if [ -n "$out" ]; then printf '%s' "$out" | base64 -d 2>/dev/null || true; fi
   return "$rc"
 }
 cmd_exec() { [ $# -gt 0 ] || die "usage: vm-node.sh exec CMD..."; agent "${TRACEJOB_VM_EXEC_TIMEOUT:-120}" "$*"; }
@@ -505,7 +507,7 @@ cmd_down() {
   fi
   if vm_running; then
     local p; p=$(cat "$VMRUN/qemu.pid")
-    agent 30 /mnt/tj-data/tj-shutdown >/dev/null 2>&1 || true
+    [ -S "$VMRUN/agent.sock" ] && { agent 30 /mnt/tj-data/tj-shutdown >/dev/null 2>&1 || true; }
     local i; for ((i = 0; i < 150; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
     if kill -0 "$p" 2>/dev/null; then log "guest did not power off; stopping qemu"; kill -TERM "$p" 2>/dev/null || true; sleep 1; kill -KILL "$p" 2>/dev/null || true; fi
     log "stopped qemu (pid $p)"
