@@ -500,7 +500,7 @@ cmd_exec() { [ $# -gt 0 ] || die "usage: vm-node.sh exec CMD..."; agent "${TRACE
 cmd_down() {
   local purge=0; [ "${1:-}" = --purge ] && purge=1
   local T0; T0=$(now)
-  [ -d "$VMSTATE" ] || { [ $purge = 0 ] || true; return 0; }
+  [ -d "$VMSTATE" ] || return 0   # never started here
   # The Node object goes first: a NotReady node must not linger for the host's tests.
   if [ -f "$KUBECONFIG_ADMIN" ] && [ -x "$K8S_BIN/kubectl" ] && kc get node "$VM_NODE_NAME" >/dev/null 2>&1; then
     kc delete node "$VM_NODE_NAME" --wait=false >/dev/null 2>&1 && log "deleted node $VM_NODE_NAME"
