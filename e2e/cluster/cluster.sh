@@ -4,6 +4,7 @@
 #   cluster.sh down      stop everything it started, remove pods, mounts, netns [--purge: wipe state]
 #   cluster.sh status    component + node status; exit 0 only when all up
 #   cluster.sh env       `eval "$(e2e/cluster/cluster.sh env)"` sets KUBECONFIG and PATH
+# TRACEJOB_VM_NODE=1: `up` and `status` include the second node in a QEMU VM (vm-node.sh); `down` always stops it.
 # State: ${TRACEJOB_CLUSTER_DIR:-/var/lib/tracejob-cluster}; cache: ${TRACEJOB_CACHE:-/var/cache/tracejob}.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -441,6 +442,8 @@ cleanup_netns() { # pod netns left by CNI, also after containerd was SIGKILLed (
 cmd_down() {
   local purge=0; [ "${1:-}" = --purge ] && purge=1
   local T0; T0=$(now)
+  # The VM node first (it deletes its Node object through the API server); a no-op when it never ran.
+  "$HERE/vm-node.sh" down "$@" || log "warning: vm-node.sh down failed"
   stop_proc kubelet 30
   remove_pods
   stop_proc kube-scheduler; stop_proc kube-controller-manager; stop_proc kube-apiserver 30; stop_proc etcd 30
@@ -477,6 +480,7 @@ cmd_status() {
   st kube-controller-manager h_cm; st kube-scheduler h_sched; st kubelet h_kubelet
   printf '%-24s           rss %5s MiB  peak %5s MiB (sum of components, pods excluded)\n' total "$tot_rss" "$tot_hwm"
   if h_apiserver && node_ready; then printf '%-24s Ready\n' "node/$NODE_NAME"; else printf '%-24s NOT READY\n' "node/$NODE_NAME"; ok=1; fi
+  if [ "${TRACEJOB_VM_NODE:-}" = 1 ]; then "$HERE/vm-node.sh" status || ok=1; fi
   return $ok
 }
 cmd_env() {
@@ -487,7 +491,8 @@ cmd_env() {
 
 lock() { mkdir -p "$STATE"; exec 8>"$STATE/.lock"; flock -n 8 || { log "waiting for another cluster.sh up/down"; flock 8; }; }
 case "${1:-}" in
-  up) [ "$(id -u)" -eq 0 ] || die "must run as root"; lock; cmd_up ;;
+  up) [ "$(id -u)" -eq 0 ] || die "must run as root"; lock; cmd_up
+    if [ "${TRACEJOB_VM_NODE:-}" = 1 ]; then "$HERE/vm-node.sh" up; fi ;;
   down) [ "$(id -u)" -eq 0 ] || die "must run as root"; lock; shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;

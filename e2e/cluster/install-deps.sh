@@ -5,6 +5,10 @@ set -euo pipefail
 PKGS=(containerd runc containernetworking-plugins openssl bpftrace debootstrap
   iproute2 nftables iptables conntrack socat ethtool util-linux mount jq curl ca-certificates
   gcc libc6-dev procps psmisc kmod xz-utils zstd tar gzip findutils coreutils systemtap lua5.1 lua5.4)
+# --vm (or TRACEJOB_VM_NODE=1): also what the opt-in VM node needs (vm-node.sh).
+if [ "${1:-}" = --vm ] || [ "${TRACEJOB_VM_NODE:-}" = 1 ]; then
+  PKGS+=(qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
