@@ -374,6 +374,7 @@ cmd_up() {
   # After an unclean stop (processes killed, e.g. a session ending) pods'
   # mounts and network namespaces are left over; clear them before starting.
   running containerd || { kill_shims; cleanup_mounts; cleanup_netns; }
+  ensure_netns_dir
   ensure_pki "$ip"
   host_setup "$ip"
   write_component_configs "$ip"
@@ -438,6 +439,19 @@ cleanup_netns() { # pod netns left by CNI, also after containerd was SIGKILLed (
     for f in $(awk '$2 ~ "^/run/netns/cni-" {print $2}' /proc/self/mounts); do umount -l "$f" 2>/dev/null || true; done
   done
   rm -f /run/netns/cni-* 2>/dev/null || true
+}
+ensure_netns_dir() {
+  # `ip netns add` (tests, tools) makes /run/netns a shared self-bind mount on
+  # first use; made later, it covers the nsfs mounts of pods started before it,
+  # and the kubelet can then never remove those pods ("remove netns: device or
+  # resource busy"). Made here, before any pod, `ip netns` finds it and mounts nothing.
+  mkdir -p /run/netns
+  if ! mountpoint -q /run/netns; then
+    # Pods already running (containerd survived): a bind now would hide them in turn.
+    grep -q ' /run/netns/cni-' /proc/self/mounts && return 0
+    mount --bind /run/netns /run/netns
+  fi
+  mount --make-shared /run/netns
 }
 cmd_down() {
   local purge=0; [ "${1:-}" = --purge ] && purge=1

@@ -43,6 +43,17 @@ grep -q 'nothing to do' <<<"$out" || fail "second up was not a no-op: $out"
 awk -v d="$d" 'BEGIN{exit !(d < 5)}' || fail "second up took ${d}s"
 pass "second up is a no-op (${d}s)"
 run_pod before-down
+# A pod started before the first `ip netns add` must still be removable afterwards
+# (ip netns used to mount /run/netns over the pod's netns, and deletion hung forever).
+ns=selftest-netns-$(date +%s)
+"${KC[@]}" create namespace "$ns" >/dev/null
+for _ in $(seq 50); do "${KC[@]}" -n "$ns" get sa default >/dev/null 2>&1 && break; sleep 0.2; done
+"${KC[@]}" -n "$ns" run p --image=localhost/pause:3.10 --image-pull-policy=Never --restart=Never \
+  --overrides='{"spec":{"automountServiceAccountToken":false,"terminationGracePeriodSeconds":1}}' >/dev/null
+"${KC[@]}" -n "$ns" wait --for=condition=Ready pod/p --timeout=60s >/dev/null || fail "pod in $ns not Ready"
+ip netns add tj-selftest && ip netns del tj-selftest
+"${KC[@]}" delete namespace "$ns" --wait=true --timeout=60s >/dev/null || fail "namespace $ns with a pod from before 'ip netns add' did not go away"
+pass "a pod started before 'ip netns add' is still deleted"
 t=$(now); "$C" down >/dev/null; pass "down ($(elapsed "$t")s)"
 if "$C" status >/dev/null 2>&1; then fail "status says up after down"; fi
 leftovers || fail "down left things behind"
