@@ -43,7 +43,14 @@ grep -q 'nothing to do' <<<"$out" || fail "second up was not a no-op: $out"
 awk -v d="$d" 'BEGIN{exit !(d < 5)}' || fail "second up took ${d}s"
 pass "second up is a no-op (${d}s)"
 run_pod before-down
-# A pod started before the first `ip netns add` must still be removable afterwards
+t=$(now); "$C" down >/dev/null; pass "down ($(elapsed "$t")s)"
+if "$C" status >/dev/null 2>&1; then fail "status says up after down"; fi
+leftovers || fail "down left things behind"
+pass "down left no process, mount, netns, bridge or listening port"
+t=$(now); "$C" up >/dev/null; pass "up after down ($(elapsed "$t")s)"
+"$C" status >/dev/null || fail "status after second up"
+run_pod after-up
+# After a fresh up: a pod started before the first `ip netns add` must still be removable
 # (ip netns used to mount /run/netns over the pod's netns, and deletion hung forever).
 ns=selftest-netns-$(date +%s)
 "${KC[@]}" create namespace "$ns" >/dev/null
@@ -54,13 +61,6 @@ for _ in $(seq 50); do "${KC[@]}" -n "$ns" get sa default >/dev/null 2>&1 && bre
 ip netns add tj-selftest && ip netns del tj-selftest
 "${KC[@]}" delete namespace "$ns" --wait=true --timeout=60s >/dev/null || fail "namespace $ns with a pod from before 'ip netns add' did not go away"
 pass "a pod started before 'ip netns add' is still deleted"
-t=$(now); "$C" down >/dev/null; pass "down ($(elapsed "$t")s)"
-if "$C" status >/dev/null 2>&1; then fail "status says up after down"; fi
-leftovers || fail "down left things behind"
-pass "down left no process, mount, netns, bridge or listening port"
-t=$(now); "$C" up >/dev/null; pass "up after down ($(elapsed "$t")s)"
-"$C" status >/dev/null || fail "status after second up"
-run_pod after-up
 if [ "${1:-}" = --smoke ]; then
   (cd "$REPO" && KUBECONFIG="$STATE/kubeconfig" node --import tsx --test --test-concurrency=1 --test-reporter=spec e2e/smoke/cluster.e2e.test.ts)
 fi
